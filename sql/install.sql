@@ -1,0 +1,10 @@
+-- db4ai installer.
+--   psql "$DSN" -v ON_ERROR_STOP=1 -f sql/install.sql      (from any working directory)
+--   db4ai install -d "$DSN"                                   (same objects, from the installed package)
+-- Idempotent: running it over an installed database upgrades it in place and keeps all user data.
+-- Only \ir (include relative to this file) is used, so the Python installer can expand it too.
+BEGIN;
+-- Two installers racing on one database (e.g. parallel test sessions) would collide on CREATE ... IF NOT EXISTS.
+SELECT pg_advisory_xact_lock(hashtext('db4ai install'));
+\ir core.sql
+COMMIT;

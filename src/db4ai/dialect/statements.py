@@ -1,0 +1,170 @@
+"""Typed statement objects produced by the DB4AI dialect.
+
+The parser (``db4ai.dialect.parse_script``) turns a script into a list of these objects.
+Everything a handler needs is here as plain data: SQL fragments are already rendered as
+PostgreSQL text (snapshot references ``s@1.0.0`` become the quoted view name ``"s@1.0.0"``),
+identifiers are already case-folded the PostgreSQL way (unquoted -> lower case).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import sqlglot.expressions as exp
+
+
+class _Default:
+    """Marker for ``WITH name = DEFAULT``."""
+
+    _instance: "_Default | None" = None
+
+    def __new__(cls) -> "_Default":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT = _Default()
+
+#: A hyperparameter value as written: int, float, str (string literal or bare word),
+#: bool (TRUE/FALSE keyword) or DEFAULT.
+ParamValue = Union[int, float, str, bool, _Default]
+
+
+@dataclass(frozen=True)
+class Position:
+    """1-based line and column of a statement's first token in the script."""
+
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    """A ``[schema.]name@version`` reference; ``relation`` is ``name@version``."""
+
+    schema: str | None
+    name: str
+    version: str
+
+    @property
+    def relation(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+@dataclass(frozen=True)
+class SelectItem:
+    """One FEATURES / TARGET entry: PostgreSQL expression text and optional alias."""
+
+    sql: str
+    alias: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Column label PostgreSQL would give: the alias, else the expression text."""
+        return self.alias if self.alias is not None else self.sql
+
+
+@dataclass(frozen=True)
+class Statement:
+    text: str  # exact source text of this statement (no trailing semicolon)
+    position: Position
+
+
+@dataclass(frozen=True)
+class Query(Statement):
+    """Any ordinary SQL statement, passed to PostgreSQL.
+
+    ``tree`` is None when the statement has no DB4AI construct (then ``text`` is sent
+    verbatim) or when sqlglot cannot parse it (PostgreSQL reports the error).
+    Otherwise ``tree`` holds PredictBy nodes and/or versioned tables and must be
+    regenerated with ``db4ai.dialect.render`` after the PredictBy nodes are replaced.
+    """
+
+    tree: exp.Expr | None = None
+    predicts: tuple["exp.Expr", ...] = ()  # the PredictBy nodes inside tree, in order
+
+
+@dataclass(frozen=True)
+class CreateModel(Statement):
+    name: str
+    algorithm: str
+    features: tuple[SelectItem, ...] | None  # None: no FEATURES clause
+    target: tuple[SelectItem, ...] | None  # None: no TARGET clause
+    features_star: bool  # FEATURES *
+    target_star: bool  # TARGET *
+    from_sql: str  # the FROM list rendered as PostgreSQL, without the FROM keyword
+    params: tuple[tuple[str, ParamValue], ...]  # WITH list in order, names lower-cased
+    snapshots: tuple[SnapshotRef, ...] = ()  # snapshot references inside FROM
+    explain: bool = False  # EXPLAIN CREATE MODEL
+    explain_options: str = ""  # raw EXPLAIN options text, e.g. "VERBOSE"
+
+
+@dataclass(frozen=True)
+class DropModel(Statement):
+    name: str
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class CreateSnapshot(Statement):
+    """CREATE SNAPSHOT ... AS query | ... FROM @v USING (...)."""
+
+    schema: str | None
+    name: str
+    version: str | None  # explicit version of the new snapshot, without delimiter
+    comment: str | None
+    query_sql: str | None = None  # AS <query>: raw source text of the query
+    from_version: str | None = None  # FROM @<version>
+    commands: tuple[str, ...] = ()  # USING: the openGauss command array (spec §2)
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    infix: str
+    ratio: float
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class SampleSnapshot(Statement):
+    """SAMPLE SNAPSHOT / SPLIT SNAPSHOT (``split`` tells which)."""
+
+    parent: SnapshotRef
+    stratify: tuple[str, ...]
+    samples: tuple[SampleSpec, ...]
+    split: bool = False
+
+
+@dataclass(frozen=True)
+class SnapshotCommand(Statement):
+    """PUBLISH / ARCHIVE / PURGE SNAPSHOT."""
+
+    action: str  # "publish" | "archive" | "purge"
+    snapshot: SnapshotRef
+
+
+DB4AIStatement = Union[CreateModel, DropModel, CreateSnapshot, SampleSnapshot, SnapshotCommand]
+AnyStatement = Union[Query, DB4AIStatement]
+
+__all__ = [
+    "DEFAULT",
+    "AnyStatement",
+    "CreateModel",
+    "CreateSnapshot",
+    "DB4AIStatement",
+    "DropModel",
+    "ParamValue",
+    "Position",
+    "Query",
+    "SampleSnapshot",
+    "SampleSpec",
+    "SelectItem",
+    "SnapshotCommand",
+    "SnapshotRef",
+    "Statement",
+]

@@ -1,0 +1,167 @@
+"""Test harness: one real PostgreSQL per test run, a fresh database per test.
+
+The server comes from, in order (DESIGN §6): ``DB4AI_TEST_DSN``; a testcontainers PostgreSQL
+when a Docker engine answers; otherwise an embedded pgserver PostgreSQL in a temporary folder.
+Each test gets its own database cloned from a template that has db4ai installed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from db4ai.install import install
+
+TEMPLATE = "db4ai_test_template"
+
+
+@dataclass
+class PgServer:
+    admin_dsn: str  # superuser DSN to the maintenance database
+    version_num: int
+    source: str  # "DB4AI_TEST_DSN" | "testcontainers" | "pgserver"
+
+    def dsn(self, dbname: str, **overrides: str) -> str:
+        return make_conninfo(self.admin_dsn, dbname=dbname, **overrides)
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.admin_dsn, autocommit=True)
+
+
+@dataclass
+class Role:
+    name: str
+    dsn: str
+
+
+def docker_engine_answers() -> bool:
+    """True when a Docker engine answers a ping within a second or two."""
+    if not (os.environ.get("DOCKER_HOST") or Path("/var/run/docker.sock").exists()):
+        return False
+    try:
+        import docker  # installed with testcontainers
+
+        client = docker.from_env(timeout=2)
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+def _start_server(stack: list) -> PgServer:
+    if os.environ.get("DB4AI_TEST_DSN"):
+        dsn, source = os.environ["DB4AI_TEST_DSN"], "DB4AI_TEST_DSN"
+    elif docker_engine_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        container = PostgresContainer("postgres:16", driver=None)
+        container.start()
+        stack.append(container.stop)
+        dsn, source = container.get_connection_url(), "testcontainers"
+    else:
+        import pgserver
+
+        pgdata = Path(tempfile.mkdtemp(prefix="db4ai-test-"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(pgdata, cleanup_mode="delete")
+        stack.append(server.cleanup)
+        stack.append(lambda: shutil.rmtree(pgdata, ignore_errors=True))
+        dsn, source = server.get_uri(), "pgserver"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        version_num = int(conn.execute("SHOW server_version_num").fetchone()[0])
+    return PgServer(admin_dsn=dsn, version_num=version_num, source=source)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    cleanups: list = []
+    server = _start_server(cleanups)
+    # One template per test run; the suffix keeps parallel runs on one shared server apart.
+    server_template = f"{TEMPLATE}_{uuid.uuid4().hex[:8]}"
+    with server.admin() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(server_template)))
+    with psycopg.connect(server.dsn(server_template)) as conn:
+        install(conn)
+    server.template = server_template  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        with server.admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(server_template)))
+        for cleanup in reversed(cleanups):
+            try:
+                cleanup()
+            except Exception:
+                pass
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def db_dsn(pg_server: PgServer) -> Iterator[str]:
+    """DSN of a fresh database with db4ai installed (superuser)."""
+    name = f"db4ai_t{os.getpid()}_{next(_counter)}"
+    with pg_server.admin() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                sql.Identifier(name), sql.Identifier(pg_server.template)  # type: ignore[attr-defined]
+            )
+        )
+    try:
+        yield pg_server.dsn(name)
+    finally:
+        with pg_server.admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def db(db_dsn: str) -> Iterator[psycopg.Connection]:
+    """Autocommit superuser connection to a fresh database with db4ai installed."""
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def make_role(pg_server: PgServer, db_dsn: str) -> Iterator:
+    """Factory for fresh LOGIN roles with access to the test database; dropped afterwards."""
+    created: list[str] = []
+    dbname = conninfo_to_dict(db_dsn)["dbname"]
+
+    def factory(prefix: str = "role", superuser: bool = False) -> Role:
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        password = uuid.uuid4().hex
+        with pg_server.admin() as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN {} PASSWORD {}").format(
+                    sql.Identifier(name),
+                    sql.SQL("SUPERUSER" if superuser else "NOSUPERUSER"),
+                    sql.Literal(password),
+                )
+            )
+        created.append(name)
+        with psycopg.connect(db_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname), sql.Identifier(name)))
+            conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(sql.Identifier(name)))
+        return Role(name=name, dsn=make_conninfo(db_dsn, user=name, password=password))
+
+    yield factory
+    for name in created:
+        with psycopg.connect(db_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {}").format(sql.Literal(name)))
+            conn.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(name)))
+        with pg_server.admin() as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
