@@ -24,6 +24,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from db4ai.install import install
 
+from tests.support import docker_engine_answers
+
 TEMPLATE = "db4ai_test_template"
 
 
@@ -44,19 +46,6 @@ class PgServer:
 class Role:
     name: str
     dsn: str
-
-
-def docker_engine_answers() -> bool:
-    """True when a Docker engine answers a ping within a second or two."""
-    if not (os.environ.get("DOCKER_HOST") or Path("/var/run/docker.sock").exists()):
-        return False
-    try:
-        import docker  # installed with testcontainers
-
-        client = docker.from_env(timeout=2)
-        return bool(client.ping())
-    except Exception:
-        return False
 
 
 def _start_server(stack: list) -> PgServer:

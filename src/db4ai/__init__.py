@@ -1,3 +1,51 @@
-"""db4ai: openGauss-style in-database machine learning for PostgreSQL."""
+"""db4ai: openGauss-style in-database machine learning for PostgreSQL.
+
+``db4ai.connect()`` gives a psycopg connection that also understands CREATE MODEL,
+PREDICT BY, DROP MODEL and the snapshot statements; ``sql/install.sql`` (or
+``db4ai.install``) adds the ``db4ai`` schema to a database.
+"""
 
 __version__ = "0.1.0"
+
+from .errors import (  # noqa: E402
+    DataError,
+    DependencyError,
+    Error,
+    FeatureError,
+    InterfaceError,
+    InvalidParameter,
+    ObjectExists,
+    ObjectNotFound,
+    ParseError,
+    PrivilegeError,
+)
+from .install import install, uninstall  # noqa: E402
+
+_SHIM = frozenset({"Connection", "Cursor", "connect"})
+
+
+def __getattr__(name: str):  # the shim pulls in sqlglot and the model code: load it on first use
+    if name in _SHIM:
+        from . import connection
+
+        return getattr(connection, name)
+    raise AttributeError(f"module 'db4ai' has no attribute {name!r}")
+
+__all__ = [
+    "Connection",
+    "Cursor",
+    "DataError",
+    "DependencyError",
+    "Error",
+    "FeatureError",
+    "InterfaceError",
+    "InvalidParameter",
+    "ObjectExists",
+    "ObjectNotFound",
+    "ParseError",
+    "PrivilegeError",
+    "__version__",
+    "connect",
+    "install",
+    "uninstall",
+]

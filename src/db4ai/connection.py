@@ -1,0 +1,150 @@
+"""The shim: a psycopg connection that also understands the DB4AI statements.
+
+``db4ai.connect()`` returns a :class:`Connection`, a real ``psycopg.Connection`` whose
+cursors parse each statement with the DB4AI dialect. Ordinary SQL goes to PostgreSQL
+unchanged (the original text, not a regenerated one); statements with ``PREDICT BY`` or
+``name@version`` references are rewritten into plain SQL; CREATE/DROP MODEL and the snapshot
+statements are handled by :mod:`db4ai.models` and :mod:`db4ai.snapshots`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from . import dialect, models, snapshots
+from .dialect.statements import (
+    AnyStatement,
+    CreateModel,
+    CreateSnapshot,
+    DropModel,
+    Query,
+    SampleSnapshot,
+    SnapshotCommand,
+)
+from .errors import Error, InterfaceError, from_server_error
+from .install import check_installed
+from .server import resolve_dsn
+
+_NO_RESULT = "DO $db4ai$ BEGIN END $db4ai$"  # leaves a cursor with no result set
+
+
+class Cursor(psycopg.Cursor[Any]):
+    """A psycopg cursor whose ``execute`` also runs DB4AI statements."""
+
+    _db4ai_status: str | None = None
+
+    @property
+    def statusmessage(self) -> str | None:
+        """The command tag; DB4AI statements report openGauss's tags (``MODEL CREATED. PROCESSED 1``)."""
+        if self._db4ai_status is not None:
+            return self._db4ai_status
+        return super().statusmessage
+
+    def execute(  # type: ignore[override]
+        self,
+        query: Any,
+        params: Any = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> "Cursor":
+        self._db4ai_status = None
+        text = _as_text(query)
+        if text is None:  # sql.Composable, or bytes we cannot decode: not ours to parse
+            super().execute(query, params, prepare=prepare, binary=binary)
+            return self
+        statements = dialect.parse_script(text)
+        if all(isinstance(s, Query) and s.tree is None for s in statements):
+            super().execute(query, params, prepare=prepare, binary=binary)
+            return self
+        if params is not None and len(statements) > 1:
+            raise InterfaceError("query parameters are not supported in a script of several statements")
+        for statement in statements:
+            self._run(statement, params, prepare=prepare, binary=binary)
+        return self
+
+    # -- one statement -------------------------------------------------------------------
+
+    def _run(self, stmt: AnyStatement, params: Any, *, prepare: bool | None, binary: bool | None) -> None:
+        self._db4ai_status = None
+        conn: Connection = self.connection  # type: ignore[assignment]
+        if isinstance(stmt, Query):
+            if stmt.tree is None:
+                super().execute(stmt.text, params, prepare=prepare, binary=binary)
+            else:
+                rendered = dialect.render_query(
+                    stmt, lambda call: models.prediction_sql(conn, call.model, call.features)
+                )
+                super().execute(rendered, params, prepare=prepare, binary=binary)
+            return
+        if params is not None:
+            raise InterfaceError("query parameters are not supported in DB4AI statements")
+        conn.ensure_db4ai()
+        if isinstance(stmt, CreateModel):
+            self._create_model(conn, stmt)
+        elif isinstance(stmt, DropModel):
+            models.drop_model(conn, stmt.name, if_exists=stmt.if_exists)
+            self._finish("DROP MODEL")
+        elif isinstance(stmt, (CreateSnapshot, SampleSnapshot, SnapshotCommand)):
+            call = snapshots.function_call(stmt)
+            self._server_call(call.query, call.params)
+        else:  # pragma: no cover - the dialect returns only the types above
+            raise InterfaceError(f"unsupported statement {type(stmt).__name__}")
+
+    def _create_model(self, conn: "Connection", stmt: CreateModel) -> None:
+        if stmt.explain:
+            lines = models.explain_create_model(conn, stmt)
+            super().execute('SELECT unnest(%s::text[]) AS "QUERY PLAN"', [lines])
+            return
+        models.create_model(conn, stmt)
+        self._finish("MODEL CREATED. PROCESSED 1")
+
+    def _server_call(self, query: sql.Composable, params: Sequence[Any]) -> None:
+        """Run a call of a db4ai.* SQL function, turning its documented errors into db4ai errors."""
+        try:
+            super().execute(query, params)
+        except psycopg.Error as exc:
+            translated = from_server_error(exc)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    def _finish(self, tag: str) -> None:
+        super().execute(_NO_RESULT)
+        self._db4ai_status = tag
+
+
+class Connection(psycopg.Connection[Any]):
+    """A psycopg connection whose cursors understand DB4AI statements."""
+
+    _db4ai_checked: bool = False
+
+    def ensure_db4ai(self) -> None:
+        """Check once per connection that db4ai is installed in this database."""
+        if not self._db4ai_checked:
+            check_installed(self)
+            self._db4ai_checked = True
+
+
+def _as_text(query: Any) -> str | None:
+    if isinstance(query, str):
+        return query
+    if isinstance(query, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(query).decode()
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
+    """Connect like ``psycopg.connect``; without a DSN use ``$DB4AI_DSN`` or the embedded server."""
+    kwargs.setdefault("cursor_factory", Cursor)
+    return Connection.connect(resolve_dsn(dsn), **kwargs)
+
+
+__all__ = ["Connection", "Cursor", "Error", "connect"]
