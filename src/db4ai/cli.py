@@ -56,15 +56,23 @@ def _array_item(value: Any) -> str:
     return text
 
 
+def _center(text: str, width: int) -> str:
+    left = (width - len(text)) // 2  # psql puts the odd space on the right
+    return " " * left + text + " " * (width - len(text) - left)
+
+
 def format_table(names: Sequence[str], numeric: Sequence[bool], rows: Iterable[Sequence[Any]]) -> str:
-    """Render rows the way psql's aligned format does (multi-line cells not wrapped)."""
+    """Render rows exactly as psql's aligned format does (multi-line cells are not wrapped)."""
     cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max([len(n)] + [max(len(line) for line in r[i].split("\n")) for r in cells]) for i, n in enumerate(names)]
-    out = [" " + " | ".join(n.center(w) for n, w in zip(names, widths)).rstrip() + (" " if len(names) == 1 else ""),
+    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    out = [" " + " | ".join(_center(n, w) for n, w in zip(names, widths)) + " ",
            "-" + "-+-".join("-" * w for w in widths) + "-"]
+    last = len(names) - 1
     for row in cells:
-        parts = [(c.rjust(w) if num else c.ljust(w)) for c, w, num in zip(row, widths, numeric)]
-        out.append((" " + " | ".join(parts)).rstrip())
+        # psql pads every cell but a left-aligned last one
+        parts = [c.rjust(w) if num else (c if i == last else c.ljust(w))
+                 for i, (c, w, num) in enumerate(zip(row, widths, numeric))]
+        out.append(" " + " | ".join(parts))
     out.append(f"({len(cells)} row{'' if len(cells) == 1 else 's'})")
     return "\n".join(out) + "\n"
 
@@ -155,24 +163,6 @@ def open_connection(dsn: str | None, err: TextIO) -> Connection:
 # -- interactive prompt ----------------------------------------------------------------------
 
 
-def _statement_complete(buffer: str) -> bool:
-    """True when the buffer ends with a top-level semicolon (strings and dollar quotes respected)."""
-    from sqlglot.errors import TokenError
-    from sqlglot.tokens import TokenType
-
-    try:
-        tokens = dialect.tokenize(buffer)
-    except TokenError:
-        return False
-    depth = 0
-    for tok in tokens:
-        if tok.token_type == TokenType.L_PAREN:
-            depth += 1
-        elif tok.token_type == TokenType.R_PAREN:
-            depth -= 1
-    return bool(tokens) and tokens[-1].token_type == TokenType.SEMICOLON and depth <= 0
-
-
 def interactive(conn: Connection, out: TextIO, err: TextIO) -> int:
     try:
         import readline
@@ -200,7 +190,7 @@ def interactive(conn: Connection, out: TextIO, err: TextIO) -> int:
             if not text.strip():
                 buffer.clear()
                 continue
-            if _statement_complete(text):
+            if dialect.is_complete(text):
                 buffer.clear()
                 try:
                     run_script(conn, text, out, err)
@@ -221,12 +211,13 @@ def interactive(conn: Connection, out: TextIO, err: TextIO) -> int:
 def cmd_install(args: argparse.Namespace) -> int:
     conn = open_connection(args.dsn, sys.stderr)
     with conn:
+        dbname = conn.info.dbname
         try:
             version = install(conn)
         except psycopg.Error as exc:
             _report_error(exc, sys.stderr)
             return 1
-    print(f"db4ai {version} installed in database {conn.info.dbname}")
+    print(f"db4ai {version} installed in database {dbname}")
     return 0
 
 

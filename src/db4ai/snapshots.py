@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg import sql
 
-from .dialect.statements import CreateSnapshot, SampleSnapshot, SnapshotCommand, SnapshotRef
+from .dialect.statements import CreateSnapshot, SampleSnapshot, SnapshotCommand
 
 # The parent reference "name<delimiter>version" is built in SQL from the current settings.
 _VERSIONED_NAME = sql.SQL(
@@ -32,7 +32,8 @@ class FunctionCall:
     params: tuple[Any, ...]
 
 
-def _versioned(ref: SnapshotRef) -> sql.Composed:
+def _versioned() -> sql.Composed:
+    """``name@version`` as a name, from two parameters (name, version)."""
     return _VERSIONED_NAME.format(name=sql.Placeholder(), version=sql.Placeholder())
 
 
@@ -43,7 +44,7 @@ def function_call(stmt: CreateSnapshot | SampleSnapshot | SnapshotCommand) -> Fu
     if isinstance(stmt, SampleSnapshot):
         return _sample(stmt)
     function = sql.Identifier("db4ai", f"{stmt.action}_snapshot")
-    query = sql.SQL("SELECT * FROM {}({}::name, {})").format(function, sql.Placeholder(), _versioned(stmt.snapshot))
+    query = sql.SQL("SELECT * FROM {}({}::name, {})").format(function, sql.Placeholder(), _versioned())
     return FunctionCall(query, (stmt.snapshot.schema, stmt.snapshot.name, stmt.snapshot.version))
 
 
@@ -61,9 +62,8 @@ def _create(stmt: CreateSnapshot) -> FunctionCall:
         )
         params = (stmt.schema, stmt.name, [stmt.query_sql]) + version_params + (stmt.comment,)
         return FunctionCall(query, params)
-    parent = SnapshotRef(stmt.schema, stmt.name, stmt.from_version)
     query = sql.SQL("SELECT * FROM db4ai.prepare_snapshot({}::name, {}, {}::text[], {}, {}::text)").format(
-        sql.Placeholder(), _versioned(parent), sql.Placeholder(), version_sql, sql.Placeholder()
+        sql.Placeholder(), _versioned(), sql.Placeholder(), version_sql, sql.Placeholder()
     )
     params = (stmt.schema, stmt.name, stmt.from_version, list(stmt.commands)) + version_params + (stmt.comment,)
     return FunctionCall(query, params)
@@ -77,13 +77,13 @@ def _sample(stmt: SampleSnapshot) -> FunctionCall:
     if stmt.split:
         comments = [s.comment for s in stmt.samples if s.comment is not None]
         query = sql.SQL("SELECT * FROM db4ai.split_snapshot({}::name, {}, {}::name[], {}::numeric[], {}::name[], {}::text)").format(
-            sql.Placeholder(), _versioned(parent), sql.Placeholder(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder()
+            sql.Placeholder(), _versioned(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder()
         )
         comment = "; ".join(comments) if comments else None
         return FunctionCall(query, (parent.schema, parent.name, parent.version, infixes, ratios, stratify, comment))
     comments = [s.comment for s in stmt.samples]
     query = sql.SQL("SELECT * FROM db4ai.sample_snapshot({}::name, {}, {}::name[], {}::numeric[], {}::name[], {}::text[])").format(
-        sql.Placeholder(), _versioned(parent), sql.Placeholder(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder()
+        sql.Placeholder(), _versioned(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder()
     )
     return FunctionCall(
         query,

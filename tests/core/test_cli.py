@@ -37,7 +37,7 @@ def test_sql_runs_several_commands_in_order_with_tags(db_dsn):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "CREATE TABLE", "INSERT 0 2", " a | b ", "---+---", " 1 | x", " 2 |", "(2 rows)", "",
+        "CREATE TABLE", "INSERT 0 2", " a | b ", "---+---", " 1 | x", " 2 | ", "(2 rows)", "",
     ]
 
 
@@ -121,6 +121,13 @@ def test_embedded_server_is_used_without_dsn_and_reused(tmp_path):
     assert "     42 |       0" in second.stdout  # same data directory: the table from the first run is there
     # the embedded server was stopped cleanly when the last process using it exited
     assert not (tmp_path / "home" / "pgdata" / "postmaster.pid").exists()
+
+
+def test_table_layout_matches_psql():
+    from db4ai.cli import format_table
+
+    text = format_table(["ab", "c", "abc"], [True, False, False], [(12345, "hello", "x")])
+    assert text == "  ab   |   c   | abc \n-------+-------+-----\n 12345 | hello | x\n(1 row)\n"
 
 
 def test_help_everywhere():
