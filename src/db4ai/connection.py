@@ -58,7 +58,7 @@ class Cursor(psycopg.Cursor[Any]):
             super().execute(query, params, prepare=prepare, binary=binary)
             return self
         statements = dialect.parse_script(text)
-        if all(isinstance(s, Query) and s.tree is None for s in statements):
+        if all(isinstance(s, Query) and s.verbatim for s in statements):
             super().execute(query, params, prepare=prepare, binary=binary)
             return self
         if params is not None and len(statements) > 1:
@@ -73,7 +73,7 @@ class Cursor(psycopg.Cursor[Any]):
         self._db4ai_status = None
         conn: Connection = self.connection  # type: ignore[assignment]
         if isinstance(stmt, Query):
-            if stmt.tree is None:
+            if stmt.verbatim:
                 super().execute(stmt.text, params, prepare=prepare, binary=binary)
             else:
                 rendered = dialect.render_query(

@@ -8,7 +8,7 @@ identifiers are already case-folded the PostgreSQL way (unquoted -> lower case).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 import sqlglot.expressions as exp
@@ -81,12 +81,22 @@ class Query(Statement):
 
     ``tree`` is None when the statement has no DB4AI construct (then ``text`` is sent
     verbatim) or when sqlglot cannot parse it (PostgreSQL reports the error).
-    Otherwise ``tree`` holds PredictBy nodes and/or versioned tables and must be
-    regenerated with ``db4ai.dialect.render`` after the PredictBy nodes are replaced.
+    Otherwise ``tree`` holds PredictBy nodes and/or versioned tables and the statement is
+    sent as ``db4ai.dialect.render_query`` rewrites it.
+
+    ``catalog_spans`` are the ``[start, end)`` offsets in ``text`` of unqualified references to
+    ``gs_explain_model(...)`` and ``gs_model_warehouse``, which render as ``db4ai.<name>``
+    (openGauss keeps both in pg_catalog, so they resolve without a schema there).
     """
 
-    tree: exp.Expr | None = None
-    predicts: tuple["exp.Expr", ...] = ()  # the PredictBy nodes inside tree, in order
+    tree: exp.Expr | None = field(default=None, repr=False)
+    predicts: tuple["exp.Expr", ...] = field(default=(), repr=False)  # PredictBy nodes in tree, in order
+    catalog_spans: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def verbatim(self) -> bool:
+        """True when ``text`` goes to PostgreSQL unchanged."""
+        return self.tree is None and not self.catalog_spans
 
 
 @dataclass(frozen=True)
