@@ -7,4 +7,5 @@ BEGIN;
 -- Two installers racing on one database (e.g. parallel test sessions) would collide on CREATE ... IF NOT EXISTS.
 SELECT pg_advisory_xact_lock(hashtext('db4ai install'));
 \ir core.sql
+\ir model/_all.sql
 COMMIT;

@@ -1,0 +1,116 @@
+-- The model warehouse: one row per trained model, in openGauss's gs_model_warehouse layout
+-- (spec §3.1) plus db4ai's additions, and a per-pass training log.
+--
+-- Who may do what (openGauss lets only sysadmins drop; db4ai enforces ownership instead):
+--   * everyone may read every model (openGauss grants SELECT to PUBLIC), explain and predict;
+--   * any role may store models it owns (row level security checks modelowner on INSERT);
+--   * only the owner, a member of the owning role, or a superuser may delete (drop) a model;
+--   * nobody updates rows: a model is immutable once stored.
+-- Model rows are data only: modeldata is a self-describing binary format that never holds code.
+
+CREATE TABLE IF NOT EXISTS db4ai.gs_model_warehouse (
+    modelname             name        NOT NULL,
+    modelowner            oid         NOT NULL,
+    createtime            timestamp   NOT NULL DEFAULT localtimestamp,
+    processedtuples       int4,
+    discardedtuples       int4,
+    preprocesstime        float4,
+    exectime              float4,
+    iterations            int4,
+    outputtype            oid,
+    modeltype             text,
+    query                 text,
+    modeldata             bytea,
+    weight                float4[],       -- deprecated in openGauss, always NULL
+    hyperparametersnames  text[],
+    hyperparametersvalues text[],
+    hyperparametersoids   oid[],
+    coefnames             text[],         -- deprecated in openGauss, always NULL
+    coefvalues            text[],         -- deprecated
+    coefoids              oid[],          -- deprecated
+    trainingscoresname    text[],
+    trainingscoresvalue   float4[],
+    modeldescribe         text[],         -- deprecated
+    -- db4ai additions
+    feature_names         text[],         -- FEATURES labels (alias, else the expression text)
+    feature_oids          oid[],          -- type of each FEATURES column (one float array: its type)
+    coefficients          float8[],       -- weights, bias last: the same numbers as in modeldata
+    snapshot_ids          bigint[],       -- db4ai.snapshot ids of the snapshots trained on
+    predict_function      name,           -- db4ai.<this>(features...) predicts with this model
+    CONSTRAINT gs_model_warehouse_pkey PRIMARY KEY (modelname)
+);
+COMMENT ON TABLE db4ai.gs_model_warehouse IS
+    'db4ai model warehouse: openGauss gs_model_warehouse columns plus feature_names, feature_oids, coefficients, snapshot_ids, predict_function';
+
+-- BigQuery's ML.TRAINING_INFO shows why: one row per training pass.
+CREATE TABLE IF NOT EXISTS db4ai.gs_model_training_log (
+    modelname     name   NOT NULL REFERENCES db4ai.gs_model_warehouse (modelname) ON DELETE CASCADE,
+    pass          int4   NOT NULL,
+    loss          float8,            -- total test loss of the weights frozen at the start of the pass (NULL in pass 0)
+    delta_loss    float8,            -- |previous loss - loss| (NULL in passes 0 and 1)
+    learning_rate float8 NOT NULL,   -- the rate used in this pass
+    elapsed       float8 NOT NULL,   -- seconds since training started, at the end of the pass
+    PRIMARY KEY (modelname, pass)
+);
+COMMENT ON TABLE db4ai.gs_model_training_log IS 'db4ai: per-pass training log of each stored model';
+
+-- True when the current role may manage a model owned by p_owner. The owner's role may have
+-- been dropped since (modelowner is a plain oid), then only superusers may.
+CREATE OR REPLACE FUNCTION db4ai._is_model_owner(p_owner oid) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN EXISTS (SELECT 1 FROM pg_roles WHERE oid = p_owner) THEN pg_has_role(p_owner, 'MEMBER')
+        ELSE (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+    END
+$$;
+
+ALTER TABLE db4ai.gs_model_warehouse ENABLE ROW LEVEL SECURITY;
+ALTER TABLE db4ai.gs_model_training_log ENABLE ROW LEVEL SECURITY;
+
+DO $db4ai$
+BEGIN
+    -- Policies have no IF NOT EXISTS: create each one only when missing (install.sql is re-runnable).
+    IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'gs_model_warehouse'
+                   AND policyname = 'models_readable') THEN
+        CREATE POLICY models_readable ON db4ai.gs_model_warehouse FOR SELECT USING (true);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'gs_model_warehouse'
+                   AND policyname = 'models_stored_by_owner') THEN
+        CREATE POLICY models_stored_by_owner ON db4ai.gs_model_warehouse FOR INSERT
+            WITH CHECK (db4ai._is_model_owner(modelowner));
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'gs_model_warehouse'
+                   AND policyname = 'models_dropped_by_owner') THEN
+        CREATE POLICY models_dropped_by_owner ON db4ai.gs_model_warehouse FOR DELETE
+            USING (db4ai._is_model_owner(modelowner));
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'gs_model_training_log'
+                   AND policyname = 'training_log_readable') THEN
+        CREATE POLICY training_log_readable ON db4ai.gs_model_training_log FOR SELECT USING (true);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'gs_model_training_log'
+                   AND policyname = 'training_log_written_by_owner') THEN
+        CREATE POLICY training_log_written_by_owner ON db4ai.gs_model_training_log FOR INSERT
+            WITH CHECK (EXISTS (SELECT 1 FROM db4ai.gs_model_warehouse m
+                                WHERE m.modelname = gs_model_training_log.modelname
+                                  AND db4ai._is_model_owner(m.modelowner)));
+    END IF;
+END
+$db4ai$;
+
+REVOKE ALL ON db4ai.gs_model_warehouse, db4ai.gs_model_training_log FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON db4ai.gs_model_warehouse TO PUBLIC;
+GRANT SELECT, INSERT ON db4ai.gs_model_training_log TO PUBLIC;
+
+-- Verbose training reports each pass to the client as a NOTICE (psql and db4ai sql print them).
+CREATE OR REPLACE FUNCTION db4ai.notice(p_message text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE NOTICE '%', p_message;
+END
+$$;
+COMMENT ON FUNCTION db4ai.notice(text) IS 'db4ai: send a NOTICE to the client (training progress)';

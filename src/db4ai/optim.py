@@ -1,0 +1,322 @@
+"""The openGauss gradient-descent training loop and its two optimizers (gd, ngd).
+
+This follows openGauss's ``gd_run`` / ``exec_gd_batch`` (executor/optimize/gd/gd.cpp) and the
+optimizers in ``optimizer_gd.cpp`` / ``optimizer_ngd.cpp`` step for step, so that a model
+trained on the same rows with the same hyperparameters carries the same weights:
+
+* pass 0 only trains, visiting the batches in scan order;
+* every later pass first scores each batch with the weights frozen at the end of the previous
+  pass (``W``), then trains on it, visiting the batches in a random order;
+* the learning rate is multiplied by ``decay`` after every pass;
+* after pass ``it > 0`` the run stops when ``|prev_loss - loss| < tolerance`` (absolute), and
+  then that pass's updates are discarded (the stored weights are the ones just scored);
+  otherwise ``W`` takes the new weights and the run stops on ``max_seconds`` or after pass
+  ``max_iterations``. ``iterations`` counts the passes > 0 whose weights were kept.
+* the total loss is accumulated in single precision, as openGauss's ``float loss`` field is.
+
+Batch order: openGauss keeps all batches in memory when they fit its ``work_mem`` cache and
+then, in every pass > 0, draws the next batch with ``lrand48_r() % remaining`` from a generator
+seeded once with ``srand48_r(seed)``, moving the last remaining batch into the drawn slot
+(shuffle_cache.cpp). :class:`Rand48` and :func:`batch_order` reproduce exactly that, so the
+batch order (and with it the weights) is openGauss's. (When openGauss's cache cannot hold all
+batches it falls back to a partial shuffle through a replacement cache, which depends on
+``work_mem``; that order is not reproduced.)
+
+The loop only needs an :class:`Objective` (per-batch gradient and vectorised per-batch test
+loss); algorithms provide it, so new ones slot in without touching the loop.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+DBL_MAX = 1.7976931348623157e308
+
+
+class Objective(Protocol):
+    """What the loop needs from an algorithm's training data (batches in scan order)."""
+
+    n_weights: int  # features + bias
+    sizes: np.ndarray  # rows per batch, int64, scan order
+
+    def gradient(self, b: int, w: np.ndarray) -> np.ndarray:
+        """Gradient of batch ``b`` at ``w``, summed over its rows (openGauss compute_gradients)."""
+        ...
+
+    def batch_losses(self, w: np.ndarray) -> np.ndarray:
+        """openGauss's test loss of every batch at ``w`` (one vectorised evaluation)."""
+        ...
+
+    def scales(self) -> "Scales":
+        """The data-only quantities ngd learns in pass 0 (see :class:`Scales`)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Scales:
+    """What ngd's pass 0 learns from the rows, as of the end of each batch.
+
+    openGauss walks every row of a batch before computing its gradient: for each feature j,
+    ``q = x_j²``; if ``q > s_j`` the weight is rescaled ``w_j *= s_j / q`` and ``s_j = q``; then,
+    if ``s_j > 0``, ``N += q / s_j``. Over one batch the rescalings telescope to
+    ``w_j *= s_j(start) / s_j(end)`` (0 when ``s_j(start) = 0``), and ``s``/``N`` depend on the
+    data only, so they are computed once, vectorised: ``s_end[b]`` is the running maximum of
+    ``x²`` up to the end of batch ``b`` and ``n_end[b]`` the running sum of ``q / s``.
+    """
+
+    s_end: np.ndarray  # (batches, n_weights)
+    n_end: np.ndarray  # (batches,)
+
+
+# -- random batch order ------------------------------------------------------------------------
+
+
+class Rand48:
+    """glibc's ``srand48_r`` / ``lrand48_r``: X ← (0x5DEECE66D·X + 0xB) mod 2⁴⁸, result X >> 17."""
+
+    _A = 0x5DEECE66D
+    _C = 0xB
+    _MASK = (1 << 48) - 1
+
+    def __init__(self, seed: int):
+        self._x = ((seed & 0xFFFFFFFF) << 16) | 0x330E
+
+    def next(self) -> int:
+        self._x = (self._A * self._x + self._C) & self._MASK
+        return self._x >> 17
+
+
+def batch_order(rng: Rand48, n_batches: int) -> list[int]:
+    """One pass's batch order as openGauss's shuffle cache draws it (one draw per batch)."""
+    slots = list(range(n_batches))
+    order = []
+    remaining = n_batches
+    while remaining > 0:
+        k = rng.next() % remaining
+        order.append(slots[k])
+        remaining -= 1
+        if k < remaining:
+            slots[k] = slots[remaining]
+    return order
+
+
+# -- optimizers ----------------------------------------------------------------------------------
+
+
+class Optimizer(Protocol):
+    learning_rate: float
+
+    def step(self, objective: Objective, b: int, w: np.ndarray, first_pass: bool) -> np.ndarray: ...
+
+    def end_pass(self) -> None: ...
+
+
+class MinibatchGD:
+    """``gd``: w ← w − (lr / n_b) · g."""
+
+    def __init__(self, learning_rate: float, decay: float):
+        self.learning_rate = learning_rate
+        self._decay = decay
+
+    def step(self, objective: Objective, b: int, w: np.ndarray, first_pass: bool) -> np.ndarray:
+        g = objective.gradient(b, w)
+        return w - g * (self.learning_rate / float(objective.sizes[b]))
+
+    def end_pass(self) -> None:
+        self.learning_rate *= self._decay
+
+
+class NormalizedGD:
+    """``ngd`` (Ross, Mineiro & Langford 2013, "Normalized online learning", as adapted by
+    openGauss): per-feature scales learned in pass 0, then ``g_j ← g_j · (1/N) / s_j`` (0 when
+    ``s_j = 0``) and ``w ← w − lr · g`` without dividing by the batch size."""
+
+    def __init__(self, learning_rate: float, decay: float, scales: Scales):
+        self.learning_rate = learning_rate
+        self._decay = decay
+        self._scales = scales
+        width = scales.s_end.shape[1]
+        self._s = np.zeros(width)
+        self._n = 0.0
+        self._factor = np.zeros(width)  # (1/N)/s after pass 0
+
+    def step(self, objective: Objective, b: int, w: np.ndarray, first_pass: bool) -> np.ndarray:
+        if first_pass:
+            s_end = self._scales.s_end[b]
+            grew = s_end > self._s
+            if grew.any():
+                w = w.copy()
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    w[grew] *= self._s[grew] / s_end[grew]
+            self._s = s_end
+            self._n = float(self._scales.n_end[b])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._factor = np.where(self._s > 0, (1.0 / self._n) / self._s, 0.0)
+        g = objective.gradient(b, w) * self._factor
+        return w - g * self.learning_rate
+
+    def end_pass(self) -> None:
+        self.learning_rate *= self._decay
+
+
+def make_optimizer(name: str, learning_rate: float, decay: float, objective: Objective) -> Optimizer:
+    """The optimizer named by the ``optimizer`` hyperparameter."""
+    if name == "gd":
+        return MinibatchGD(learning_rate, decay)
+    if name == "ngd":
+        return NormalizedGD(learning_rate, decay, objective.scales())
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+# -- the loop ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    """One pass of the loop, as logged in ``db4ai.gs_model_training_log``."""
+
+    pass_no: int
+    loss: float | None  # total test loss of the frozen weights (None in pass 0)
+    delta_loss: float | None  # |prev_loss - loss| (None in passes 0 and 1)
+    learning_rate: float  # the rate used during this pass
+    elapsed: float  # seconds since training started
+    weights: np.ndarray  # W after the pass (the weights that are kept)
+    stop: str | None  # "tolerance" | "max_iterations" | "max_seconds" | None
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    weights: np.ndarray
+    iterations: int
+    loss: float  # the last pass's total loss (0.0 when only pass 0 ran)
+    passes: tuple[PassRecord, ...]
+    stop: str
+
+
+def train(
+    objective: Objective,
+    optimizer: Optimizer,
+    *,
+    max_iterations: int,
+    tolerance: float,
+    max_seconds: int,
+    seed: int,
+    start: float | None = None,
+    on_pass: Callable[[PassRecord], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> TrainResult:
+    """Run openGauss's loop; ``start`` is when training began (for ``max_seconds``)."""
+    start = clock() if start is None else start
+    rng = Rand48(seed)
+    n_batches = len(objective.sizes)
+    kept = np.zeros(objective.n_weights)  # W: the model weights
+    w = kept.copy()  # the optimizer's weights
+    prev_loss = DBL_MAX
+    iterations = 0
+    passes: list[PassRecord] = []
+    stop_reason = "max_iterations"
+    for it in range(max_iterations + 1):
+        rate = optimizer.learning_rate
+        order: Iterator[int] | list[int] = iter(range(n_batches)) if it == 0 else batch_order(rng, n_batches)
+        loss = np.float32(0.0)
+        if it == 0:
+            for b in order:
+                w = optimizer.step(objective, b, w, True)
+        else:
+            tested = objective.batch_losses(kept)
+            for b in order:
+                loss = np.float32(float(loss) + float(tested[b]))
+                w = optimizer.step(objective, b, w, False)
+        optimizer.end_pass()
+        total = float(loss)
+        stop: str | None = None
+        if it > 0 and abs(prev_loss - total) < tolerance:
+            stop = "tolerance"
+        else:
+            kept = w.copy()
+            if it > 0:
+                iterations += 1
+            elapsed = clock() - start
+            if max_seconds > 0 and elapsed >= max_seconds:
+                stop = "max_seconds"
+            elif it == max_iterations:
+                stop = "max_iterations"
+        record = PassRecord(
+            pass_no=it,
+            loss=total if it > 0 else None,
+            delta_loss=abs(prev_loss - total) if it > 1 else None,
+            learning_rate=rate,
+            elapsed=clock() - start,
+            weights=kept,
+            stop=stop,
+        )
+        passes.append(record)
+        if on_pass is not None:
+            on_pass(record)
+        prev_loss = total if it > 0 else DBL_MAX
+        if stop is not None:
+            stop_reason = stop
+            break
+    last = passes[-1].loss
+    return TrainResult(
+        weights=kept,
+        iterations=iterations,
+        loss=last if last is not None else 0.0,
+        passes=tuple(passes),
+        stop=stop_reason,
+    )
+
+
+def format_weights(weights: np.ndarray) -> str:
+    """openGauss's matrix_print of a weight vector: ``[w1, w2, ...]`` with ``%.16g``.
+
+    Like openGauss, vectors longer than 31 show the first 16 entries, ``...`` and the 14 entries
+    from position n-15 on (its loop never reaches the very last one).
+    """
+    values = [float(v) for v in weights]
+    n = len(values)
+    if n > 31:
+        shown = [_g16(v) for v in values[:16]] + ["..."] + [_g16(v) for v in values[n - 15 : n - 1]]
+    else:
+        shown = [_g16(v) for v in values]
+    return "[" + ", ".join(shown) + "]"
+
+
+def _g16(v: float) -> str:
+    if math.isnan(v):
+        return "nan" if math.copysign(1.0, v) > 0 else "-nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return "%.16g" % v
+
+
+def verbose_line(record: PassRecord, tolerance: float, tuples: int) -> str:
+    """openGauss's per-pass NOTICE text (accuracy is -1 for regression)."""
+    delta = "-" if record.delta_loss is None else _g16(record.delta_loss)
+    return (
+        f"ITERATION {record.pass_no}: test_loss={record.loss or 0.0:.6f} delta_loss={delta} "
+        f"tolerance={tolerance:.3f} accuracy={-1:.3f} tuples={tuples} coef={format_weights(record.weights)}"
+    )
+
+
+__all__ = [
+    "MinibatchGD",
+    "NormalizedGD",
+    "Objective",
+    "Optimizer",
+    "PassRecord",
+    "Rand48",
+    "Scales",
+    "TrainResult",
+    "batch_order",
+    "format_weights",
+    "make_optimizer",
+    "train",
+    "verbose_line",
+]
