@@ -5,7 +5,7 @@ PREDICT BY, DROP MODEL and the snapshot statements; ``sql/install.sql`` (or
 ``db4ai.install``) adds the ``db4ai`` schema to a database.
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 from .errors import (  # noqa: E402
     DataError,

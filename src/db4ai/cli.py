@@ -18,7 +18,8 @@ from typing import Any, TextIO
 
 import psycopg
 
-from . import __version__, dialect
+from . import dialect
+from ._version import __version__
 from .connection import Connection, connect
 from .errors import Error, InterfaceError
 from .install import install, installed_version

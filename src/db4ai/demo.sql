@@ -1,5 +1,7 @@
 -- The db4ai demo: run by `db4ai demo`, statement by statement, through the same path as `db4ai sql`.
-DROP TABLE IF EXISTS demo_houses;
+-- Sample data: the classic "houses" table of openGauss's and MADlib's regression tests.
+DROP MODEL IF EXISTS demo_price;
+DROP TABLE IF EXISTS demo_houses CASCADE;
 CREATE TABLE demo_houses (id int PRIMARY KEY, tax int, bedroom int, bath float8, price int, size int, lot int);
 INSERT INTO demo_houses VALUES
     (1, 590, 2, 1, 50000, 770, 22100), (2, 1050, 3, 2, 85000, 1410, 12000),
@@ -10,4 +12,25 @@ INSERT INTO demo_houses VALUES
     (11, 1660, 3, 1, 87000, 1030, 17500), (12, 1620, 3, 2, 118600, 1250, 20000),
     (13, 3100, 3, 2, 140000, 1760, 38000), (14, 2070, 2, 3, 148000, 1550, 14000),
     (15, 650, 3, 1.5, 65000, 1450, 12000);
-SELECT count(*) AS houses, avg(price)::int AS avg_price FROM demo_houses;
+-- 1. Freeze the data as a versioned, read-only snapshot, then derive a cleaned version.
+CREATE SNAPSHOT demo_houses_s COMMENT IS 'houses as loaded' AS SELECT * FROM demo_houses;
+CREATE SNAPSHOT demo_houses_s FROM @1.0.0 COMMENT IS 'drop the outlier' USING (DELETE WHERE id = 8);
+SELECT name, parent_id IS NOT NULL AS derived, row_count, commands FROM db4ai.snapshot WHERE name LIKE 'demo_houses_s%' ORDER BY id;
+-- 2. An exact, seeded train/test partition (scikit-learn train_test_split rounding).
+SPLIT SNAPSHOT demo_houses_s@1.1.0 AS _train AT RATIO .8, AS _test AT RATIO .2;
+-- 3. Train with openGauss's normalized gradient descent; the model lands in the warehouse.
+CREATE MODEL demo_price USING linear_regression
+    FEATURES tax, bath, size TARGET price FROM demo_houses_s_train@1.1.0
+    WITH optimizer = 'ngd', learning_rate = 2.0, max_iterations = 100, seed = 7;
+SELECT gs_explain_model('demo_price');
+SELECT pass, round(loss::numeric, 1) AS loss, learning_rate FROM db4ai.gs_model_training_log WHERE modelname = 'demo_price' ORDER BY pass LIMIT 5;
+-- 4. Predict inside PostgreSQL: PREDICT BY becomes plain SQL arithmetic with the stored weights.
+SELECT id, price, PREDICT BY demo_price (FEATURES tax, bath, size) FROM demo_houses_s_test@1.1.0 ORDER BY id;
+-- Plain SQL clients use the generated function instead.
+SELECT id, db4ai.demo_price_pred(tax, bath, size) AS predicted FROM demo_houses WHERE id <= 3 ORDER BY id;
+-- 5. Clean up: the model first (snapshots a model was trained on cannot be purged).
+DROP MODEL demo_price;
+PURGE SNAPSHOT demo_houses_s_test@1.1.0;
+PURGE SNAPSHOT demo_houses_s_train@1.1.0;
+PURGE SNAPSHOT demo_houses_s@1.1.0;
+PURGE SNAPSHOT demo_houses_s@1.0.0;

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from . import __version__
+from ._version import __version__
 from .errors import InterfaceError
 
 _PACKAGE_SQL = Path(__file__).resolve().parent / "_sql"
