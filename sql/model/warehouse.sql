@@ -66,6 +66,20 @@ AS $$
     END
 $$;
 
+-- Any role may INSERT its own rows, and storing a row generates its prediction function (as the
+-- installer, from numbers only): bound what a hand-written row can ask for.
+DO $db4ai$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'gs_model_warehouse_model_shape'
+                   AND conrelid = 'db4ai.gs_model_warehouse'::regclass) THEN
+        ALTER TABLE db4ai.gs_model_warehouse ADD CONSTRAINT gs_model_warehouse_model_shape CHECK (
+            modeldata IS NOT NULL AND coefficients IS NOT NULL AND array_ndims(coefficients) = 1
+            AND cardinality(coefficients) BETWEEN 1 AND 100001
+            AND (feature_oids IS NULL OR cardinality(feature_oids) <= 100000));
+    END IF;
+END
+$db4ai$;
+
 ALTER TABLE db4ai.gs_model_warehouse ENABLE ROW LEVEL SECURITY;
 ALTER TABLE db4ai.gs_model_training_log ENABLE ROW LEVEL SECURITY;
 

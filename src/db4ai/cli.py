@@ -149,7 +149,7 @@ def open_connection(dsn: str | None, err: TextIO) -> Connection:
     explicit = dsn or os.environ.get(ENV_DSN)
     try:
         conn = connect(resolve_dsn(explicit), autocommit=True)
-    except psycopg.OperationalError as exc:
+    except psycopg.Error as exc:  # unreachable, refused, bad password, malformed DSN
         err.write(f"db4ai: could not connect to the database: {_one_line(str(exc))}\n")
         raise CommandError from exc
     except InterfaceError as exc:
@@ -227,7 +227,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
     with conn:
         scripts: list[str] = list(args.command or [])
         if args.file:
-            scripts.append(sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8"))
+            try:
+                scripts.append(sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                sys.stderr.write(f"db4ai: cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}\n")
+                return 1
         if not scripts:
             return interactive(conn, sys.stdout, sys.stderr)
         for script in scripts:

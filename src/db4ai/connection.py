@@ -69,17 +69,21 @@ class Cursor(psycopg.Cursor[Any]):
 
     # -- one statement -------------------------------------------------------------------
 
+    def executemany(self, query: Any, params_seq: Any, *, returning: bool = False) -> None:  # type: ignore[override]
+        """Like psycopg's; a statement with PREDICT BY or ``name@version`` is rewritten once."""
+        self._db4ai_status = None
+        super().executemany(_one_statement_sql(self.connection, query), params_seq, returning=returning)
+
+    def stream(self, query: Any, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Like psycopg's; a statement with PREDICT BY or ``name@version`` is rewritten first."""
+        self._db4ai_status = None
+        return super().stream(_one_statement_sql(self.connection, query), params, **kwargs)
+
     def _run(self, stmt: AnyStatement, params: Any, *, prepare: bool | None, binary: bool | None) -> None:
         self._db4ai_status = None
         conn: Connection = self.connection  # type: ignore[assignment]
         if isinstance(stmt, Query):
-            if stmt.verbatim:
-                super().execute(stmt.text, params, prepare=prepare, binary=binary)
-            else:
-                rendered = dialect.render_query(
-                    stmt, lambda call: models.prediction_sql(conn, call.model, call.features)
-                )
-                super().execute(rendered, params, prepare=prepare, binary=binary)
+            super().execute(_render(conn, stmt), params, prepare=prepare, binary=binary)
             return
         if params is not None:
             raise InterfaceError("query parameters are not supported in DB4AI statements")
@@ -118,6 +122,33 @@ class Cursor(psycopg.Cursor[Any]):
         self._db4ai_status = tag
 
 
+class ServerCursor(psycopg.ServerCursor[Any]):
+    """A named (server-side) cursor; a query with PREDICT BY or ``name@version`` is rewritten first."""
+
+    def execute(self, query: Any, params: Any = None, *, binary: bool | None = None, **kwargs: Any) -> "ServerCursor":  # type: ignore[override]
+        super().execute(_one_statement_sql(self.connection, query), params, binary=binary, **kwargs)
+        return self
+
+
+def _one_statement_sql(conn: Any, query: Any) -> Any:
+    """The SQL to send for an entry point that runs one plain statement (executemany, stream,
+    server-side cursors): DB4AI constructs in queries are rendered, DB4AI statements refused."""
+    text = _as_text(query)
+    if text is None:
+        return query
+    statements = dialect.parse_script(text)
+    if all(isinstance(s, Query) and s.verbatim for s in statements):
+        return query
+    if len(statements) != 1 or not isinstance(statements[0], Query):
+        raise InterfaceError("CREATE/DROP MODEL and snapshot statements run through execute(), one script at a time")
+    return _render(conn, statements[0])
+
+
+def _render(conn: Any, stmt: Query) -> str:
+    """PostgreSQL text of a query: PREDICT BY replaced by the model's SQL expression."""
+    return dialect.render_query(stmt, lambda call: models.prediction_sql(conn, call.model, call.features))
+
+
 class Connection(psycopg.Connection[Any]):
     """A psycopg connection whose cursors understand DB4AI statements."""
 
@@ -144,7 +175,9 @@ def _as_text(query: Any) -> str | None:
 def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
     """Connect like ``psycopg.connect``; without a DSN use ``$DB4AI_DSN`` or the embedded server."""
     kwargs.setdefault("cursor_factory", Cursor)
-    return Connection.connect(resolve_dsn(dsn), **kwargs)
+    conn = Connection.connect(resolve_dsn(dsn), **kwargs)
+    conn.server_cursor_factory = ServerCursor
+    return conn
 
 
-__all__ = ["Connection", "Cursor", "Error", "connect"]
+__all__ = ["Connection", "Cursor", "Error", "ServerCursor", "connect"]

@@ -54,7 +54,10 @@ def _run(conn: psycopg.Connection, script: str) -> None:
     try:
         conn.execute(script.encode())  # bytes: no client-side placeholder parsing of the SQL text
     finally:
-        conn.autocommit = previous
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            conn.execute("ROLLBACK")  # the script's own BEGIN failed part-way: end it, keep the real error
+        if conn.autocommit != previous and not conn.closed:
+            conn.autocommit = previous
 
 
 def install(conn: psycopg.Connection) -> str:

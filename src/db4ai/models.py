@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import psycopg
 from psycopg import sql
+from psycopg.types.string import TextLoader
 
 from . import algorithms, warehouse
 from .algorithms import hyperparameters as hyper
@@ -163,8 +164,8 @@ def create_model(
     train_started = time.monotonic()
     fit = plan.implementation.fit(batches, hp, start=started, on_pass=report)
     train_seconds = time.monotonic() - train_started
-    if not np.all(np.isfinite(fit.weights)):
-        _notice(conn, NAN_WARNING)
+    if not (np.all(np.isfinite(fit.weights)) and np.all(np.isfinite(warehouse.float4_values(list(fit.scores.values()))))):
+        _notice(conn, NAN_WARNING)  # openGauss stores the model anyway, with this notice
 
     table = plan.implementation.HYPERPARAMETERS
     model = warehouse.ModelData(
@@ -205,10 +206,11 @@ def explain_create_model(conn: psycopg.Connection, stmt: CreateModel) -> list[st
     options = stmt.explain_options.strip()
     query = "EXPLAIN " + (options + " " if options else "") + plan.query
     with conn.cursor() as cur:
+        cur.adapters.register_loader("json", TextLoader)  # FORMAT JSON as the server's text, not parsed
         cur.execute(query.encode())
         lines = [str(r[0]) for r in cur.fetchall()]
     head = f"Train Model - {plan.algorithm.name}"
-    if len(lines) == 1 and lines[0][:1] in "[{<":  # JSON / XML / YAML formats: one document
+    if len(lines) == 1 and "\n" in lines[0]:  # FORMAT JSON / XML / YAML: one document
         return [head, *lines]
     return [head] + [("  ->  " if i == 0 else "      ") + line for i, line in enumerate(lines)]
 

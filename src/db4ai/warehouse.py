@@ -156,6 +156,12 @@ def exists(conn: psycopg.Connection, name: str) -> bool:
     return row is not None
 
 
+def float4_values(values: Sequence[float]) -> list[float]:
+    """Scores as float4 values: a diverged fit's huge mse becomes Infinity instead of failing the cast."""
+    with np.errstate(over="ignore"):
+        return [float(np.float32(v)) for v in values]
+
+
 def store(conn: psycopg.Connection, record: ModelRecord) -> None:
     """Insert the model and its training log in one transaction (a savepoint inside the caller's)."""
     data = record.data
@@ -174,7 +180,7 @@ def store(conn: psycopg.Connection, record: ModelRecord) -> None:
         list(record.hyperparameter_values),
         list(record.hyperparameter_oids),
         list(record.score_names),
-        [float(v) for v in record.score_values],
+        float4_values(record.score_values),
         list(data.feature_names),
         list(data.feature_oids),
         [float(v) for v in data.weights],

@@ -143,3 +143,20 @@ def test_interactive_prompt_runs_statements_across_lines(db_dsn, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "     42" in result.stdout and "   1" in result.stdout
     assert 'column "nosuch" does not exist' in result.stderr
+
+
+def test_missing_file_and_malformed_dsn_are_one_clear_line(db_dsn):
+    result = db4ai("sql", "-d", db_dsn, "-f", "/nonexistent/script.sql")
+    assert result.returncode == 1
+    assert result.stderr == "db4ai: cannot read /nonexistent/script.sql: No such file or directory\n"
+    result = db4ai("sql", "-d", "not a dsn at all", "-c", "select 1")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("db4ai: could not connect to the database:"), result.stderr
+
+
+def test_failed_install_reports_the_real_error(make_role, pg_server):
+    role = make_role("noinstall")  # no CREATE on the database: CREATE SCHEMA fails inside install.sql
+    result = db4ai("install", "-d", role.dsn)
+    assert result.returncode == 1
+    assert result.stderr.startswith("ERROR:  permission denied for database"), result.stderr

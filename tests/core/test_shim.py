@@ -139,3 +139,38 @@ def test_purge_refuses_a_snapshot_a_model_was_trained_on(conn):
         conn.execute("PURGE SNAPSHOT h@1.0.0")
     conn.execute("DROP MODEL m")
     assert conn.execute("PURGE SNAPSHOT h@1.0.0").fetchall() == [("public", "h@1.0.0")]
+
+
+def test_executemany_stream_and_server_cursors_rewrite_predict_by(conn):
+    conn.execute(CREATE)
+    conn.execute("ALTER TABLE houses ADD COLUMN guess int")
+    with conn.cursor() as cur:
+        cur.executemany("UPDATE houses SET guess = PREDICT BY price_model (FEATURES tax, bath, size) WHERE id = %s",
+                        [(i,) for i in range(1, 16)])
+    expected = conn.execute("SELECT id, PREDICT BY price_model (FEATURES tax, bath, size) FROM houses ORDER BY id").fetchall()
+    assert conn.execute("SELECT id, guess FROM houses ORDER BY id").fetchall() == expected
+    with conn.cursor() as cur:
+        streamed = list(cur.stream("SELECT id, PREDICT BY price_model (FEATURES tax, bath, size) FROM houses ORDER BY id"))
+    assert streamed == expected
+    with conn.transaction(), conn.cursor(name="named") as cur:
+        cur.execute("SELECT id, PREDICT BY price_model (FEATURES tax, bath, size) FROM houses ORDER BY id")
+        assert cur.fetchall() == expected
+
+
+def test_explain_formats_come_back_as_server_text(conn):
+    import json
+
+    lines = [r[0] for r in conn.execute("EXPLAIN (FORMAT JSON) " + CREATE).fetchall()]
+    assert lines[0] == "Train Model - linear_regression"
+    assert json.loads(lines[1])[0]["Plan"]["Relation Name"] == "houses"
+    yaml = [r[0] for r in conn.execute("EXPLAIN (FORMAT YAML) " + CREATE).fetchall()]
+    assert yaml[1].startswith("- Plan:")
+
+
+def test_diverging_training_is_stored_with_the_opengauss_notice(conn):
+    notices = []
+    conn.add_notice_handler(lambda d: notices.append(d.message_primary))
+    conn.execute("CREATE MODEL wild USING linear_regression FEATURES tax, bath TARGET price::float8 FROM houses"
+                 " WITH max_iterations = 5, seed = 3")
+    assert "Training warning: weights are out of range, try again with another hyperparameter configuration" in notices
+    assert conn.execute("SELECT count(*) FROM gs_model_warehouse WHERE modelname = 'wild'").fetchone() == (1,)

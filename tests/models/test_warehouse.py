@@ -339,3 +339,17 @@ def test_names_longer_than_63_bytes_are_truncated_like_identifiers(mdb):
         warehouse.store(mdb, record(name="m" * 64))
     warehouse.drop(mdb, long)
     assert count(mdb) == 0
+
+
+def test_hand_written_rows_must_have_a_model_shape(mdb, make_role):
+    """Any role may insert its own rows; a forged row without weights or bytes is refused."""
+    import psycopg
+
+    mallory = make_role("mallory")
+    with psycopg.connect(mallory.dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                "INSERT INTO db4ai.gs_model_warehouse (modelname, modelowner, modeltype, outputtype)"
+                " VALUES ('forged', (SELECT oid FROM pg_roles WHERE rolname = current_user), 'linear_regression', 701)"
+            )
+    assert mdb.execute("SELECT count(*) FROM pg_proc WHERE proname LIKE 'forged%'").fetchone() == (0,)
