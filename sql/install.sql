@@ -4,8 +4,10 @@
 -- Idempotent: running it over an installed database upgrades it in place and keeps all user data.
 -- Only \ir (include relative to this file) is used, so the Python installer can expand it too.
 BEGIN;
+-- Re-running is an upgrade: CREATE ... IF NOT EXISTS notices are noise there.
+SET LOCAL client_min_messages = warning;
 -- Two installers racing on one database (e.g. parallel test sessions) would collide on CREATE ... IF NOT EXISTS.
-SELECT pg_advisory_xact_lock(hashtext('db4ai install'));
+DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('db4ai install')); END $$;
 \ir core.sql
 \ir model/_all.sql
 COMMIT;

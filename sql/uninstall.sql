@@ -3,6 +3,8 @@
 -- The user-facing snapshot views ("name@version") live in user schemas and depend on db4ai storage,
 -- so CASCADE removes them too: uninstalling deletes all snapshots and models.
 BEGIN;
-SELECT pg_advisory_xact_lock(hashtext('db4ai install'));
+-- Re-running is an upgrade: CREATE ... IF NOT EXISTS notices are noise there.
+SET LOCAL client_min_messages = warning;
+DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('db4ai install')); END $$;
 DROP SCHEMA IF EXISTS db4ai CASCADE;
 COMMIT;

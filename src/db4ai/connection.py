@@ -83,6 +83,8 @@ class Cursor(psycopg.Cursor[Any]):
         self._db4ai_status = None
         conn: Connection = self.connection  # type: ignore[assignment]
         if isinstance(stmt, Query):
+            if not stmt.verbatim:
+                conn.ensure_db4ai()  # PREDICT BY and the catalog names need the db4ai schema
             super().execute(_render(conn, stmt), params, prepare=prepare, binary=binary)
             return
         if params is not None:
