@@ -9,5 +9,6 @@ SET LOCAL client_min_messages = warning;
 -- Two installers racing on one database (e.g. parallel test sessions) would collide on CREATE ... IF NOT EXISTS.
 DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('db4ai install')); END $$;
 \ir core.sql
+\ir snapshot/_all.sql
 \ir model/_all.sql
 COMMIT;

@@ -1,10 +1,10 @@
 -- Removes every db4ai object: snapshots' backing storage, the model warehouse, functions, types, settings.
 --   psql "$DSN" -v ON_ERROR_STOP=1 -f sql/uninstall.sql
--- The user-facing snapshot views ("name@version") live in user schemas and depend on db4ai storage,
--- so CASCADE removes them too: uninstalling deletes all snapshots and models.
+-- Uninstalling deletes all snapshots (views and backing tables in user schemas) and all models.
 BEGIN;
--- Re-running is an upgrade: CREATE ... IF NOT EXISTS notices are noise there.
-SET LOCAL client_min_messages = warning;
+SET LOCAL client_min_messages = warning;  -- DROP ... CASCADE lists every dependent object
 DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('db4ai install')); END $$;
+-- Snapshot views and backing tables live in user schemas: remove them first.
+\ir snapshot/uninstall.sql
 DROP SCHEMA IF EXISTS db4ai CASCADE;
 COMMIT;

@@ -1,0 +1,31 @@
+-- db4ai.publish_snapshot / db4ai.archive_snapshot (PUBLISH / ARCHIVE SNAPSHOT): lifecycle flags.
+-- Any state may go to any other (openGauss); only the owner or a member of the owning role may.
+
+CREATE OR REPLACE FUNCTION db4ai._manage_snapshot(i_schema name, i_name name, i_publish boolean)
+    RETURNS db4ai.snapshot_name
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET client_min_messages = warning
+AS $$
+DECLARE
+    st record;
+    v_schema name := db4ai._snapshot_schema(i_schema);
+    v_name record;
+    s db4ai.snapshot;
+BEGIN
+    SELECT * INTO st FROM db4ai._snapshot_settings();
+    SELECT * INTO v_name FROM db4ai._split_snapshot_name(i_name, 'i_name', st.delimiter, st.separator);
+    s := db4ai._get_snapshot(v_schema, v_name.full_name, false);
+    PERFORM db4ai._check_owner(s, CASE WHEN i_publish THEN 'publish' ELSE 'archive' END);
+    UPDATE db4ai.snapshot SET published = i_publish, archived = NOT i_publish WHERE id = s.id;
+    RETURN ROW(v_schema, v_name.full_name)::db4ai.snapshot_name;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION db4ai.publish_snapshot(i_schema name, i_name name) RETURNS db4ai.snapshot_name
+    LANGUAGE sql VOLATILE
+AS $$ SELECT db4ai._manage_snapshot(i_schema, i_name, true) $$;
+COMMENT ON FUNCTION db4ai.publish_snapshot(name, name) IS 'Mark snapshot i_name (name@version) as published';
+
+CREATE OR REPLACE FUNCTION db4ai.archive_snapshot(i_schema name, i_name name) RETURNS db4ai.snapshot_name
+    LANGUAGE sql VOLATILE
+AS $$ SELECT db4ai._manage_snapshot(i_schema, i_name, false) $$;
+COMMENT ON FUNCTION db4ai.archive_snapshot(name, name) IS 'Mark snapshot i_name (name@version) as archived';
