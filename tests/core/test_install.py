@@ -77,6 +77,18 @@ def test_psql_install_twice_from_another_directory(blank_db, tmp_path):
 def test_uninstall_leaves_no_db4ai_object(blank_db, tmp_path):
     assert run_psql(blank_db, ROOT / "sql" / "install.sql", cwd=tmp_path).returncode == 0
     assert db4ai_objects(blank_db)
+    import db4ai
+
+    with db4ai.connect(blank_db, autocommit=True) as conn:  # snapshots (MSS and CSS) and a model to remove
+        conn.execute("CREATE TABLE t AS SELECT g AS id, g * 2.0 AS y FROM generate_series(1, 50) g")
+        conn.execute("CREATE SNAPSHOT s AS SELECT * FROM t")
+        conn.execute("SET db4ai.snapshot_mode = 'CSS'")
+        conn.execute("CREATE SNAPSHOT c AS SELECT * FROM t")
+        conn.execute("CREATE SNAPSHOT c FROM @1.0.0 USING (DELETE WHERE id < 5)")
+        conn.execute("CREATE MODEL m USING linear_regression FEATURES id TARGET y FROM s@1.0.0")
+    with psycopg.connect(blank_db) as conn:
+        before = conn.execute("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace").fetchone()[0]
+        assert before > 1
     result = run_psql(blank_db, ROOT / "sql" / "uninstall.sql", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     with psycopg.connect(blank_db) as conn:
@@ -86,6 +98,10 @@ def test_uninstall_leaves_no_db4ai_object(blank_db, tmp_path):
         ).fetchone()[0]
         assert leftovers == 0
         assert installed_version(conn) is None
+        remaining = conn.execute(
+            "SELECT array_agg(relname::text ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+        ).fetchone()[0]
+        assert remaining == ["t"]  # the user's own table stays; snapshot views and backing tables are gone
 
 
 def test_cli_install_gives_the_same_objects_as_psql(pg_server, blank_db, tmp_path):

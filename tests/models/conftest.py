@@ -8,22 +8,11 @@ import numpy as np
 import psycopg
 import pytest
 
-from db4ai.install import expand_script, sql_dir
-
-
-def ensure_model_sql(conn: psycopg.Connection) -> None:
-    """Install sql/model/_all.sql when install.sql does not include it (yet)."""
-    if conn.execute("SELECT to_regclass('db4ai.gs_model_warehouse') IS NOT NULL").fetchone()[0]:
-        return
-    script = expand_script(sql_dir() / "model" / "_all.sql")
-    with conn.transaction():
-        conn.execute(script.encode())
 
 
 @pytest.fixture
 def mdb(db: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """Autocommit superuser connection to a fresh database with the model module installed."""
-    ensure_model_sql(db)
+    """Autocommit superuser connection to a fresh database with db4ai installed (model module included)."""
     yield db
 
 

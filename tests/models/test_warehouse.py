@@ -12,7 +12,6 @@ import pytest
 from db4ai import warehouse
 from db4ai.errors import DataError, FeatureError, ObjectExists, ObjectNotFound, PrivilegeError
 
-from tests.models.conftest import ensure_model_sql
 
 HP_NAMES = ["batch_size", "decay", "learning_rate", "max_iterations", "max_seconds", "optimizer", "tolerance",
             "seed", "verbose"]
@@ -325,7 +324,6 @@ def test_install_is_idempotent_and_keeps_models(mdb):
     with mdb.transaction():
         mdb.execute(script.encode())
     assert count(mdb) == 1 and count(mdb, "db4ai.gs_model_training_log") == 0
-    ensure_model_sql(mdb)
     assert mdb.execute("SELECT db4ai.m_pred(1, 1)").fetchone()[0] == -0.25
 
 

@@ -5,7 +5,6 @@ openGauss test data set (spec §4.1: test_data(pk, a1..a8), 1000 rows)."""
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,21 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from db4ai.install import expand_script, sql_dir
-
 MODES = ("MSS", "CSS")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def snapshot_sql_installed(pg_server) -> None:
-    """Make sure the template database has the snapshot module (sql/install.sql includes it via
-    ``\\ir snapshot/_all.sql``; this only steps in, loudly, while that line is missing)."""
-    template = pg_server.template
-    with psycopg.connect(pg_server.dsn(template), autocommit=True) as conn:
-        row = conn.execute("SELECT to_regprocedure('db4ai.create_snapshot(name,name,text[],name,text)')").fetchone()
-        if row and row[0] is None:
-            warnings.warn("sql/install.sql does not include snapshot/_all.sql; installing it for the snapshot tests", stacklevel=1)
-            conn.execute(("BEGIN;\n" + expand_script(sql_dir() / "snapshot" / "_all.sql") + "\nCOMMIT;").encode())
 
 
 @dataclass
