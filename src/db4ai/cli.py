@@ -63,17 +63,24 @@ def _center(text: str, width: int) -> str:
 
 
 def format_table(names: Sequence[str], numeric: Sequence[bool], rows: Iterable[Sequence[Any]]) -> str:
-    """Render rows exactly as psql's aligned format does (multi-line cells are not wrapped)."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    """Render rows exactly as psql's aligned format does, multi-line cells included
+    (each line but a cell's last carries psql's ``+`` continuation mark)."""
+    cells = [[_cell(v).split("\n") for v in row] for row in rows]
+    widths = [max([len(n)] + [len(line) for r in cells for line in r[i]]) for i, n in enumerate(names)]
     out = [" " + " | ".join(_center(n, w) for n, w in zip(names, widths)) + " ",
            "-" + "-+-".join("-" * w for w in widths) + "-"]
     last = len(names) - 1
     for row in cells:
-        # psql pads every cell but a left-aligned last one
-        parts = [c.rjust(w) if num else (c if i == last else c.ljust(w))
-                 for i, (c, w, num) in enumerate(zip(row, widths, numeric))]
-        out.append(" " + " | ".join(parts))
+        for k in range(max(len(lines) for lines in row) if row else 0):
+            parts = []
+            for i, (lines, w, num) in enumerate(zip(row, widths, numeric)):
+                text = lines[k] if k < len(lines) else ""
+                more = k < len(lines) - 1
+                if i == last and not more and not num:
+                    parts.append(" " + text)  # psql does not pad a left-aligned last cell
+                else:
+                    parts.append(" " + (text.rjust(w) if num else text.ljust(w)) + ("+" if more else (" " if i != last else "")))
+            out.append("|".join(parts))
     out.append(f"({len(cells)} row{'' if len(cells) == 1 else 's'})")
     return "\n".join(out) + "\n"
 
