@@ -119,12 +119,15 @@ def create_model(
     stmt: CreateModel,
     *,
     cache: "Cache | None" = None,
+    parallel: int = 2,
     on_pass: Callable[[PassRecord], None] | None = None,
 ) -> None:
     """Train the model of a CREATE MODEL statement and store it.
 
     Raises db4ai errors with openGauss's texts for bad statements and inputs. ``on_pass`` is
     called after every training pass (an exception there aborts training, storing nothing).
+    ``parallel``: connections reading the rows; :mod:`db4ai.data` uses the extra ones only for
+    a plain table of several chunks read outside a transaction (all on one exported snapshot).
     """
     plan = _plan(conn, stmt)
     if warehouse.exists(conn, stmt.name):
@@ -140,7 +143,7 @@ def create_model(
     started = time.monotonic()
     builder = None
     discarded = 0
-    for chunk in data.stream_matrix(conn, plan.query, cache=cache):  # scan order, bounded memory
+    for chunk in data.stream_matrix(conn, plan.query, cache=cache, parallel=parallel):  # scan order, bounded memory
         discarded += chunk.discarded
         if len(chunk) == 0:
             continue

@@ -241,3 +241,14 @@ def test_parallel_reads_as_a_password_role_and_of_temporary_tables(db, make_role
         for table in ("mine", "scratch"):  # siblings log in as alice; a temp table is read alone
             frame = data.read(conn, f"SELECT id FROM {table}", parallel=2, chunk_rows=200)
             assert sorted(frame.arrays["id"].tolist()) == list(range(1, 3001)), table
+
+
+def test_snapshot_references_in_the_query_text(db):
+    """name@version works in db4ai.data queries as it does through the shim."""
+    import db4ai.data as data
+
+    db.execute("CREATE TABLE src AS SELECT g AS id, g * 0.5 AS x FROM generate_series(1, 100) g")
+    db.execute("SELECT db4ai.create_snapshot('public', 'src', '{\"SELECT * FROM src\"}')")
+    frame = data.read(db, "SELECT id, x FROM src@1.0.0 WHERE id <= 10")
+    assert frame.arrays["id"].tolist() == list(range(1, 11))
+    assert [c.name for c in data.describe(db, "SELECT x FROM public.src @ 1.0.0")] == ["x"]

@@ -20,6 +20,7 @@ from ..errors import FeatureError, InvalidParameter
 from . import _packed
 from ._cache import Cache, CacheKey, cache_key
 from ._frame import ARRAY_ERROR, Frame, Matrix, concat, empty_frame, to_matrix
+from ..dialect import postgres_text
 from ._parallel import interleave, snapshot_sharing
 from ._source import TableScan, table_scan
 from ._types import Column, _subquery, describe
@@ -142,6 +143,7 @@ def _frames(conn: psycopg.Connection, query: str, chunk_rows: int, parallel: int
         raise InvalidParameter(f"chunk_rows must be at least 1, not {chunk_rows}")
     if parallel < 1:
         raise InvalidParameter(f"parallel must be at least 1, not {parallel}")
+    query = postgres_text(query)  # accept name@version as the shim does
     key: CacheKey | None = cache_key(conn, query) if cache is not None else None
     if cache is not None and key is not None:
         cached = cache.frames(key)
@@ -206,6 +208,7 @@ def stream_part(conn: psycopg.Connection, query: str, part: int, parts: int, *,
         raise InvalidParameter(f"part must be in [0, {parts}), not {part}")
     if chunk_rows < 1:
         raise InvalidParameter(f"chunk_rows must be at least 1, not {chunk_rows}")
+    query = postgres_text(query)
     columns = describe(conn, query)
     _check_columns(columns)
     return _database_frames(conn, query, columns, chunk_rows, 1, (part, parts))

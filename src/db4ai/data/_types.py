@@ -12,6 +12,8 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from ..dialect import postgres_text
+
 from ..errors import FeatureError
 
 
@@ -75,7 +77,7 @@ def describe(conn: psycopg.Connection, query: str) -> tuple[Column, ...]:
 
     Raises FeatureError naming the first column whose type db4ai.data cannot read.
     """
-    stmt = sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(_subquery(query))
+    stmt = sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(_subquery(postgres_text(query)))
     with conn.cursor() as cur:
         cur.execute(stmt)
         desc = cur.description or []

@@ -23,7 +23,7 @@ if SQLGLOTC_INSTALLED:  # pragma: no cover - depends on the environment
 
 from ._dialect import DB4AI  # noqa: E402
 from ._render import PredictCall, render_query  # noqa: E402
-from ._script import is_complete, parse_script, tokenize  # noqa: E402
+from ._script import is_complete, parse_script, postgres_text, tokenize  # noqa: E402
 from .statements import (  # noqa: E402
     DEFAULT,
     AnyStatement,
@@ -58,6 +58,7 @@ __all__ = [
     "SnapshotRef",
     "is_complete",
     "parse_script",
+    "postgres_text",
     "render_query",
     "tokenize",
 ]

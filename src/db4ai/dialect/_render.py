@@ -112,3 +112,4 @@ def render_query(q: Query, predict_sql: PredictSQL) -> str:
     ]
     edits.sort(key=lambda e: e.span.start)
     return _Splicer(q.text, edits, predict_sql).render(Span(0, len(q.text)))
+

@@ -16,7 +16,7 @@ from ..errors import ParseError
 from ._build import BuildError, build
 from ._dialect import DB4AI
 from ._parser import DB4AIParser, SyntaxFailure
-from ._render import predict_nodes
+from ._render import PredictCall, predict_nodes, render_query
 from ._source import SourceIndex
 from ._split import hide_nested_semicolons, split_statements, word
 from .statements import AnyStatement, Query
@@ -180,3 +180,20 @@ def _parse_error(source: SourceIndex, message: str | None, token: Token | None, 
     at = source.position(token.start)
     near = source.text[token.start : token.end + 1]
     return ParseError(message or f'syntax error at or near "{near}"', line=at.line, col=at.col)
+
+
+def _no_predict(call: PredictCall) -> str:
+    raise ParseError("PREDICT BY is not supported here; predict in SQL through db4ai.connect()",
+                     line=call.position.line, col=call.position.col)
+
+
+def postgres_text(query: str) -> str:
+    """One query's PostgreSQL text, with ``name@version`` references quoted (``"name@version"``).
+
+    For callers below the shim (``db4ai.data``) that take a query as text; PREDICT BY is
+    refused there, since it needs the model warehouse.
+    """
+    statements = parse_script(query)
+    if len(statements) != 1 or not isinstance(statements[0], Query):
+        return query  # not one plain query: PostgreSQL reports what is wrong with it
+    return render_query(statements[0], _no_predict)
