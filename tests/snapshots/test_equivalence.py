@@ -162,3 +162,46 @@ def test_mode_can_change_between_calls(sdb: Db) -> None:
                        ORDER BY s.id""") == [
         ("m@1.0.0", None, False, False), ("m@1.1.0", True, True, True), ("m@1.2.0", True, True, True),
         ("m@1.3.0", None, False, False)]
+
+
+# The same chain as openGauss SQL statements (spec §4.1 14_SQLSyntax), run through db4ai.connect().
+STATEMENTS = [
+    """CREATE SNAPSHOT {s} FROM @1.0.0 USING (
+         UPDATE SNAPSHOT SET a1 = 5 WHERE pk % 10 = 0;
+         ALTER SNAPSHOT ADD " u+ " INTEGER, ADD "x <> y"INT DEFAULT 2, ADD t CHAR(10) DEFAULT '';
+         ALTER DROP a2, DROP COLUMN IF EXISTS b9, DROP COLUMN IF EXISTS b10;
+         UPDATE SET "x <> y" = 8 WHERE pk < 100;
+         ALTER DROP " u+ ", DROP IF EXISTS " x+ ";
+         DELETE FROM SNAPSHOT WHERE pk = 3)""",
+    "CREATE SNAPSHOT {s} FROM @2.0.0 USING (UPDATE SNAPSHOT AS i SET a5 = o.a2 FROM test_data o"
+    " WHERE i.pk = o.pk AND o.a3 % 8 = 0)",
+    "CREATE SNAPSHOT {s} FROM @2.0.1 USING (DELETE FROM SNAPSHOT USING test_data o"
+    " WHERE SNAPSHOT.pk = o.pk AND o.A7 % 2 = 0)",
+    "CREATE SNAPSHOT {s} FROM @2.1.0 USING (INSERT INTO SNAPSHOT SELECT a1, a3, a6, a8, a2, pk+1000 pk, a7, a5, a4"
+    " FROM test_data WHERE pk % 10 = 4)",
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sql_statements_equal_plain_sql_and_the_arrays(mdb: Db, mode: str) -> None:
+    import psycopg
+
+    import db4ai
+
+    mdb.set_mode(mode)
+    snap = f"eq_{mode}_stmt".lower()
+    ref = build_reference(mdb, f"ref_{snap}")
+    dsn = psycopg.conninfo.make_conninfo(
+        **{o.keyword.decode(): o.val.decode() for o in mdb.conn.pgconn.info if o.val is not None})
+    with db4ai.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"SET db4ai.snapshot_mode = '{mode}'")
+        assert conn.execute(f"CREATE SNAPSHOT {snap} AS {SELECT} FROM test_data").fetchall() == [("public", f"{snap}@1.0.0")]
+        for statement, version in zip(STATEMENTS, VERSIONS, strict=True):
+            assert conn.execute(statement.format(s=snap)).fetchall() == [("public", f"{snap}@{version}")]
+        for version, table in zip(["1.0.0", *VERSIONS], ref, strict=True):
+            got = conn.execute(f"SELECT count(*) FROM {snap}@{version}").fetchone()[0]
+            assert equal_relations(mdb, f'public."{snap}@{version}"', table), version
+            assert got == mdb.one(f"SELECT count(*) FROM {table}")
+    # the statements were stored as the openGauss command array
+    assert mdb.one("SELECT commands FROM db4ai.snapshot WHERE name = %s", (f"{snap}@2.0.1",)) == [
+        "UPDATE", "AS i", "SET a5 = o.a2", "FROM test_data o", "WHERE i.pk = o.pk AND o.a3 % 8 = 0"]

@@ -73,7 +73,7 @@ def array_width(frames: Sequence[Frame], col: Column) -> int:
     widths = {f.arrays[col.name].shape[1] for f in frames if (~f.nulls[col.name]).any()}
     if len(widths) > 1:
         raise FeatureError(
-            f'{ARRAY_ERROR}: column "{col.name}" holds arrays of {min(widths)} and {max(widths)} elements',
+            ARRAY_ERROR, detail=f'column "{col.name}" holds arrays of {min(widths)} and {max(widths)} elements',
             hint="all arrays of a feature column must have the same length")
     return widths.pop() if widths else 0
 
@@ -124,7 +124,7 @@ def to_matrix(frame: Frame, width: int | None = None) -> Matrix:
             k = a.shape[1] if keep.any() else (width or 0)
             if width is not None and keep.any() and k != width:
                 raise FeatureError(
-                    f'{ARRAY_ERROR}: column "{col.name}" holds arrays of {width} and {k} elements',
+                    ARRAY_ERROR, detail=f'column "{col.name}" holds arrays of {width} and {k} elements',
                     hint="all arrays of a feature column must have the same length")
             widths.append(k)
         else:

@@ -130,15 +130,14 @@ def decode(columns: Sequence[Column], row: Sequence[object]) -> Frame:
             values, positions, bad = row[pos], row[pos + 1], row[pos + 2]
             pos += 3
             if bad:
-                raise FeatureError(f'{ARRAY_ERROR}: column "{col.name}" holds an array that is '
-                                   "empty or not 1-dimensional",
+                raise FeatureError(ARRAY_ERROR, detail=f'column "{col.name}" holds an array that is empty or not 1-dimensional',
                                    hint="every array must be a non-empty 1-D float array")
             mask = _mask(positions, n)  # type: ignore[arg-type]
             dims = _dims(values)  # type: ignore[arg-type]
             if dims[0] != n - int(mask.sum()):  # pragma: no cover - guarded by the query
                 raise AssertionError("array rows do not match the NULL mask")
             if len(dims) != 2:
-                raise FeatureError(f'{ARRAY_ERROR}: column "{col.name}"')
+                raise FeatureError(ARRAY_ERROR, detail=f'column "{col.name}"')
             out = np.zeros((n, dims[1]), dtype=np.float64)
             if dims[0]:
                 out[~mask] = _elements(values, cd.wire, 2).reshape(dims)  # type: ignore[arg-type]

@@ -82,9 +82,9 @@ def _check_columns(columns: tuple[Column, ...]) -> None:
 def _array_error(columns: tuple[Column, ...], exc: psycopg.Error) -> FeatureError:
     arrays = [c.name for c in columns if c.kind == "float_array"]
     where = ", ".join(f'"{a}"' for a in arrays)
-    return FeatureError(f"{ARRAY_ERROR}: column {where} holds arrays of different shapes",
-                        hint="all arrays of a feature column must be 1-D and have the same length",
-                        detail=str(exc.diag.message_primary))
+    return FeatureError(ARRAY_ERROR,
+                        detail=f"column {where} holds arrays of different shapes ({exc.diag.message_primary})",
+                        hint="all arrays of a feature column must be 1-D and have the same length")
 
 
 def _range_frames(conn: psycopg.Connection, columns: tuple[Column, ...], scan: TableScan,
