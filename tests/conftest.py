@@ -7,7 +7,6 @@ Each test gets its own database cloned from a template that has db4ai installed.
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import tempfile
@@ -24,7 +23,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from db4ai.install import install
 
-from tests.support import docker_engine_answers
+from tests.support import cloned_database, docker_engine_answers
 
 TEMPLATE = "db4ai_test_template"
 
@@ -96,25 +95,11 @@ def pg_server() -> Iterator[PgServer]:
                 pass
 
 
-_counter = itertools.count()
-
-
 @pytest.fixture
 def db_dsn(pg_server: PgServer) -> Iterator[str]:
     """DSN of a fresh database with db4ai installed (superuser)."""
-    name = f"db4ai_t{os.getpid()}_{next(_counter)}"
-    with pg_server.admin() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                sql.Identifier(name), sql.Identifier(pg_server.template)  # type: ignore[attr-defined]
-            )
-        )
-    try:
-        yield pg_server.dsn(name)
-    finally:
-        with pg_server.admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with cloned_database(pg_server) as dsn:
+        yield dsn
 
 
 @pytest.fixture

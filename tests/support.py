@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from psycopg import sql
 
 
 def docker_engine_answers() -> bool:
@@ -17,3 +23,24 @@ def docker_engine_answers() -> bool:
         return bool(client.ping())
     except Exception:
         return False
+
+
+_counter = itertools.count()
+
+
+@contextmanager
+def cloned_database(server: Any, prefix: str = "db4ai_t") -> Iterator[str]:
+    """A database cloned from the run's installed template (DSN), dropped afterwards."""
+    name = f"{prefix}{os.getpid()}_{next(_counter)}"
+    with server.admin() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                sql.Identifier(name), sql.Identifier(server.template)  # type: ignore[attr-defined]
+            )
+        )
+    try:
+        yield server.dsn(name)
+    finally:
+        with server.admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

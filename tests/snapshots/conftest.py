@@ -13,6 +13,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.support import cloned_database
+
 MODES = ("MSS", "CSS")
 
 
@@ -88,15 +90,8 @@ def make_db(conn: psycopg.Connection) -> Db:
 @pytest.fixture(scope="module")
 def module_dsn(pg_server) -> Iterator[str]:
     """A database shared by one test module (cloned from the installed template)."""
-    name = f"db4ai_snap_{uuid.uuid4().hex[:8]}"
-    with pg_server.admin() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-            sql.Identifier(name), sql.Identifier(pg_server.template)))
-    try:
-        yield pg_server.dsn(name)
-    finally:
-        with pg_server.admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with cloned_database(pg_server, "db4ai_snap") as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -82,7 +82,25 @@ def _batch_ends(rows: int, batch_size: int) -> np.ndarray:
     return ends if rows % batch_size == 0 else np.append(ends, rows)
 
 
-class GramBatches:
+class _Batches:
+    """What both batch stores share: per-batch losses from squared errors, and the ngd scales."""
+
+    sizes: np.ndarray
+    _scales: "_ScaleTracker | None"
+
+    def squared_errors(self, w: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def batch_losses(self, w: np.ndarray) -> np.ndarray:
+        return self.squared_errors(w) / self.sizes / 2.0
+
+    def scales(self) -> Scales:
+        if self._scales is None:
+            raise RuntimeError("ngd scales were not tracked")
+        return self._scales.result()
+
+
+class GramBatches(_Batches):
     """Per-batch sufficient statistics of linear least squares (an :class:`~db4ai.optim.Objective`)."""
 
     def __init__(self, n_features: int, *, track_scales: bool):
@@ -153,16 +171,9 @@ class GramBatches:
         offset = self._M @ v + w[self._k]
         return np.maximum(quad, 0.0) + self.sizes * offset * offset
 
-    def batch_losses(self, w: np.ndarray) -> np.ndarray:
-        return self.squared_errors(w) / self.sizes / 2.0
-
-    def scales(self) -> Scales:
-        if self._scales is None:
-            raise RuntimeError("ngd scales were not tracked")
-        return self._scales.result()
 
 
-class RowBatches:
+class RowBatches(_Batches):
     """The rows themselves, for batches too small for :class:`GramBatches` to pay off.
 
     Rows are kept as ``[y, x1..xk]``; past ``memory_limit`` bytes they go to an unnamed temporary
@@ -240,13 +251,6 @@ class RowBatches:
             )
         return out
 
-    def batch_losses(self, w: np.ndarray) -> np.ndarray:
-        return self.squared_errors(w) / self.sizes / 2.0
-
-    def scales(self) -> Scales:
-        if self._scales is None:
-            raise RuntimeError("ngd scales were not tracked")
-        return self._scales.result()
 
 
 Batches = GramBatches | RowBatches
