@@ -163,3 +163,24 @@ def test_failed_install_reports_the_real_error(make_role, pg_server):
     result = db4ai("install", "-d", role.dsn)
     assert result.returncode == 1
     assert result.stderr.startswith("ERROR:  permission denied for database"), result.stderr
+
+
+def test_script_mixing_sql_and_db4ai_statements(db_dsn, tmp_path):
+    script = tmp_path / "mixed.sql"
+    script.write_text("""
+        CREATE TABLE pts AS SELECT g AS id, g::float8 AS x, 3 * g + 1 AS y FROM generate_series(1, 20) g;
+        CREATE FUNCTION note() RETURNS text LANGUAGE sql AS $$ SELECT 'a;b' $$;
+        CREATE SNAPSHOT pts AS SELECT * FROM pts;
+        CREATE MODEL fit USING linear_regression FEATURES x TARGET y FROM pts@1.0.0
+            WITH optimizer = 'ngd', learning_rate = 2.0, max_iterations = 3, verbose = true, seed = 1;
+        SELECT id, PREDICT BY fit (FEATURES x), note() FROM pts WHERE id = 1;
+        DROP MODEL fit;
+    """)
+    result = db4ai("sql", "-d", db_dsn, "-f", str(script))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert out[:3] == ["SELECT 20", "CREATE FUNCTION", " schema |   name    "]
+    assert "MODEL CREATED. PROCESSED 1" in out and out[-1] == "DROP MODEL"
+    assert " id | fit_pred | note " in out and any(line.endswith("| a;b") for line in out)
+    notices = [line for line in result.stderr.splitlines() if line.startswith("NOTICE:  ITERATION ")]
+    assert [n.split(":")[1].strip() for n in notices] == ["ITERATION 1", "ITERATION 2", "ITERATION 3"]
