@@ -27,10 +27,7 @@ BEGIN
     v_name := i_name || CASE WHEN i_vers IS NULL OR i_vers = ''
                              THEN st.delimiter || '1' || st.separator || '0' || st.separator || '0'
                              ELSE db4ai._custom_version(i_vers, st.delimiter, st.separator) END;
-    IF char_length(v_name) > 63 OR octet_length(v_name) > 63 THEN
-        RAISE EXCEPTION 'snapshot name too long: ''%''', v_name USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    PERFORM db4ai._claim_snapshot_name(v_schema, v_name);
+    PERFORM db4ai._claim_snapshot_name(v_schema, v_name);  -- refuses a name too long, too
 
     v_id := nextval('db4ai.snapshot_sequence');
     v_store := format('%I.%I', v_schema, '_db4ai_t' || v_id);

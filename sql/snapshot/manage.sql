@@ -6,17 +6,12 @@ CREATE OR REPLACE FUNCTION db4ai._manage_snapshot(i_schema name, i_name name, i_
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET client_min_messages = warning
 AS $$
 DECLARE
-    st record;
     v_schema name := db4ai._snapshot_schema(i_schema);
-    v_name record;
     s db4ai.snapshot;
 BEGIN
-    SELECT * INTO st FROM db4ai._snapshot_settings();
-    SELECT * INTO v_name FROM db4ai._split_snapshot_name(i_name, 'i_name', st.delimiter, st.separator);
-    s := db4ai._get_snapshot(v_schema, v_name.full_name, false);
-    PERFORM db4ai._check_owner(s, CASE WHEN i_publish THEN 'publish' ELSE 'archive' END);
+    s := db4ai._owned_snapshot(v_schema, i_name, CASE WHEN i_publish THEN 'publish' ELSE 'archive' END, false);
     UPDATE db4ai.snapshot SET published = i_publish, archived = NOT i_publish WHERE id = s.id;
-    RETURN ROW(v_schema, v_name.full_name)::db4ai.snapshot_name;
+    RETURN ROW(v_schema, s."name")::db4ai.snapshot_name;
 END;
 $$;
 

@@ -153,12 +153,11 @@ DECLARE
     v_child record;
     v_matrix bigint;
     v_columns name[];
-    v_rows bigint;
+    v_result db4ai.snapshot_name;
 BEGIN
     SELECT * INTO st FROM db4ai._snapshot_settings();
-    SELECT * INTO v_parent FROM db4ai._split_snapshot_name(i_parent, 'i_parent', st.delimiter, st.separator);
-    p := db4ai._get_snapshot(v_schema, v_parent.full_name, true);
-    PERFORM db4ai._check_readable(p);
+    SELECT * INTO v_parent FROM db4ai._derivation_parent(v_schema, i_parent, st.delimiter, st.separator);
+    p := v_parent.p;
     SELECT * INTO STRICT pst FROM db4ai.snapshot_storage WHERE id = p.id;
 
     -- parse everything before doing anything
@@ -171,10 +170,7 @@ BEGIN
     v_name := v_parent.prefix || CASE WHEN i_vers IS NULL OR i_vers = ''
                                       THEN db4ai._next_version(v_parent.version, o_kind, st.delimiter, st.separator)
                                       ELSE db4ai._custom_version(i_vers, st.delimiter, st.separator) END;
-    IF char_length(v_name) > 63 OR octet_length(v_name) > 63 THEN
-        RAISE EXCEPTION 'snapshot name too long: ''%''', v_name USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    PERFORM db4ai._claim_snapshot_name(v_schema, v_name);
+    PERFORM db4ai._claim_snapshot_name(v_schema, v_name);  -- refuses a name too long, too
 
     v_css := st.mode = 'CSS' AND db4ai._can_share_store(p.id);
     IF v_css THEN  -- one CSS derivation at a time per backing table
@@ -218,13 +214,10 @@ BEGIN
     END IF;
     SELECT coalesce(array_agg(attname ORDER BY attnum), '{}') INTO v_columns
     FROM pg_attribute WHERE attrelid = v_work::regclass AND attnum > 1 AND NOT attisdropped;
-    v_rows := db4ai._new_store(v_schema, v_id, 'SELECT * FROM ' || v_work, v_columns, format('%I.%I', v_schema, v_name),
-                               st.mode = 'CSS');
+    v_result := db4ai._register_copy_child(p, v_id, v_name, 'SELECT * FROM ' || v_work, v_columns, i_commands, i_comment,
+                                           st.mode = 'CSS');
     EXECUTE format('DROP TABLE %s', v_work);
-    RETURN db4ai._register_snapshot(
-        v_id, p.id, NULL, p.root_id, v_schema, v_name, i_commands, i_comment, false, v_rows,
-        format('%I.%I', v_schema, '_db4ai_t' || v_id)::regclass, v_columns, v_columns,
-        db4ai._fresh_members(v_id, v_rows, st.mode = 'CSS'), false);
+    RETURN v_result;
 END;
 $$;
 

@@ -12,9 +12,7 @@ CREATE OR REPLACE FUNCTION db4ai._purge_snapshot(i_schema name, i_name name)
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET client_min_messages = warning
 AS $$
 DECLARE
-    st record;
     v_schema name := db4ai._snapshot_schema(i_schema);
-    v_name record;
     s db4ai.snapshot;
     sst db4ai.snapshot_storage;
     v_model text;
@@ -23,10 +21,7 @@ DECLARE
     v_orphans int8multirange;
     v_unused text;
 BEGIN
-    SELECT * INTO st FROM db4ai._snapshot_settings();
-    SELECT * INTO v_name FROM db4ai._split_snapshot_name(i_name, 'i_name', st.delimiter, st.separator);
-    s := db4ai._get_snapshot(v_schema, v_name.full_name, false, true);  -- waits for derivations from it
-    PERFORM db4ai._check_owner(s, 'purge');
+    s := db4ai._owned_snapshot(v_schema, i_name, 'purge', true);  -- waits for derivations from it
 
     IF to_regclass('db4ai.gs_model_warehouse') IS NOT NULL THEN
         EXECUTE 'SELECT modelname::text FROM db4ai.gs_model_warehouse WHERE $1 = ANY (snapshot_ids) ORDER BY 1 LIMIT 1'
@@ -81,7 +76,7 @@ BEGIN
         END IF;
     END IF;
     DELETE FROM db4ai.snapshot WHERE id = s.id;
-    RETURN ROW(v_schema, v_name.full_name)::db4ai.snapshot_name;
+    RETURN ROW(v_schema, s."name")::db4ai.snapshot_name;
 END;
 $$;
 

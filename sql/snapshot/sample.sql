@@ -101,7 +101,6 @@ AS $$
 DECLARE
     pst db4ai.snapshot_storage;
     v_members int8multirange;
-    v_rows bigint;
 BEGIN
     SELECT * INTO STRICT pst FROM db4ai.snapshot_storage WHERE id = p.id;
     IF i_css THEN
@@ -111,27 +110,7 @@ BEGIN
             i_id, p.id, db4ai._matrix_for_child(p), p.root_id, p."schema", i_name, i_commands, i_comment, false,
             db4ai._members_size(v_members)::bigint, pst.store, pst.columns, pst.fields, v_members, true);
     END IF;
-    v_rows := db4ai._new_store(p."schema", i_id, i_rows, pst.columns, format('%I.%I', p."schema", i_name), i_row_ids);
-    RETURN db4ai._register_snapshot(
-        i_id, p.id, NULL, p.root_id, p."schema", i_name, i_commands, i_comment, false, v_rows,
-        format('%I.%I', p."schema", '_db4ai_t' || i_id)::regclass, pst.columns, pst.columns,
-        db4ai._fresh_members(i_id, v_rows, i_row_ids), false);
-END;
-$$;
-
--- The parent of a SAMPLE / SPLIT: name checks, existence, SELECT privilege (openGauss order).
-CREATE OR REPLACE FUNCTION db4ai._derivation_parent(i_schema name, i_parent name, i_delimiter text, i_separator text,
-                                                    OUT p db4ai.snapshot, OUT prefix text, OUT version text)
-    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v record;
-BEGIN
-    SELECT * INTO v FROM db4ai._split_snapshot_name(i_parent, 'i_parent', i_delimiter, i_separator);
-    p := db4ai._get_snapshot(i_schema, v.full_name, true);
-    PERFORM db4ai._check_readable(p);
-    prefix := v.prefix;
-    version := v.version;
+    RETURN db4ai._register_copy_child(p, i_id, i_name, i_rows, pst.columns, i_commands, i_comment, i_row_ids);
 END;
 $$;
 

@@ -129,6 +129,22 @@ BEGIN
 END;
 $$;
 
+-- The parent of a PREPARE / SAMPLE / SPLIT: name checks, existence, SELECT privilege (openGauss order).
+CREATE OR REPLACE FUNCTION db4ai._derivation_parent(i_schema name, i_parent name, i_delimiter text, i_separator text,
+                                                    OUT p db4ai.snapshot, OUT prefix text, OUT version text)
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v record;
+BEGIN
+    SELECT * INTO v FROM db4ai._split_snapshot_name(i_parent, 'i_parent', i_delimiter, i_separator);
+    p := db4ai._get_snapshot(i_schema, v.full_name, true);
+    PERFORM db4ai._check_readable(p);
+    prefix := v.prefix;
+    version := v.version;
+END;
+$$;
+
 -- Publish, archive and purge need ownership (or membership in the owning role).
 CREATE OR REPLACE FUNCTION db4ai._check_owner(i_snapshot db4ai.snapshot, i_action text) RETURNS void
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
@@ -139,6 +155,25 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = format('only the owner of the snapshot (%s) or a member of that role may %s it', i_snapshot.owner, i_action);
     END IF;
+END;
+$$;
+
+-- The snapshot i_name (name@version) that publish / archive / purge act on: name checks, existence,
+-- ownership (openGauss order). i_exclusive locks it against derivations in progress (purge).
+CREATE OR REPLACE FUNCTION db4ai._owned_snapshot(i_schema name, i_name text, i_action text, i_exclusive boolean)
+    RETURNS db4ai.snapshot
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st record;
+    v_name record;
+    s db4ai.snapshot;
+BEGIN
+    SELECT * INTO st FROM db4ai._snapshot_settings();
+    SELECT * INTO v_name FROM db4ai._split_snapshot_name(i_name, 'i_name', st.delimiter, st.separator);
+    s := db4ai._get_snapshot(i_schema, v_name.full_name, false, i_exclusive);
+    PERFORM db4ai._check_owner(s, i_action);
+    RETURN s;
 END;
 $$;
 
@@ -203,6 +238,19 @@ AS $$
                   '''{(,)}''::pg_catalog.int8multirange FROM db4ai.snapshot_storage m WHERE m.id = %s)', i_alias, i_id)
 $$;
 
+-- The rows of the snapshot with storage row i_st, read from its backing table:
+--     SELECT [t._db4ai_rid, ]t.<field> AS "<column>", ... FROM <store> t [WHERE <membership filter>]
+CREATE OR REPLACE FUNCTION db4ai._store_select_sql(i_st db4ai.snapshot_storage, i_with_rid boolean) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('SELECT %s FROM %s t%s',
+                  concat_ws(', ', CASE WHEN i_with_rid THEN 't._db4ai_rid' END,
+                            (SELECT string_agg(format('t.%I AS %I', f, c), ', ' ORDER BY o)
+                               FROM unnest(i_st.fields, i_st.columns) WITH ORDINALITY AS u(f, c, o))),
+                  i_st.store,
+                  CASE WHEN i_st.filtered THEN ' WHERE ' || db4ai._members_filter(i_st.id, 't') ELSE '' END)
+$$;
+
 -- (Re)create the view "<schema>"."<name>" of snapshot i_id from its catalog and storage rows.
 CREATE OR REPLACE FUNCTION db4ai._create_view(i_id bigint, i_replace boolean) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
@@ -210,15 +258,11 @@ AS $$
 DECLARE
     s db4ai.snapshot;
     st db4ai.snapshot_storage;
-    v_select text;
 BEGIN
     SELECT * INTO STRICT s FROM db4ai.snapshot WHERE id = i_id;
     SELECT * INTO STRICT st FROM db4ai.snapshot_storage WHERE id = i_id;
-    SELECT coalesce(string_agg(format('t.%I AS %I', f, c), ', ' ORDER BY o), '')
-      INTO v_select FROM unnest(st.fields, st.columns) WITH ORDINALITY AS u(f, c, o);
-    EXECUTE format('CREATE %sVIEW %I.%I AS SELECT %s FROM %s t%s',
-                   CASE WHEN i_replace THEN 'OR REPLACE ' ELSE '' END, s."schema", s."name", v_select, st.store,
-                   CASE WHEN st.filtered THEN ' WHERE ' || db4ai._members_filter(i_id, 't') ELSE '' END);
+    EXECUTE format('CREATE %sVIEW %I.%I AS %s',
+                   CASE WHEN i_replace THEN 'OR REPLACE ' ELSE '' END, s."schema", s."name", db4ai._store_select_sql(st, false));
     EXECUTE format('COMMENT ON VIEW %I.%I IS %L', s."schema", s."name",
                    format('db4ai snapshot, rows in %s', st.store) || coalesce(': ' || s.comment, ''));
     PERFORM db4ai._lock_down(format('%I.%I', s."schema", s."name")::regclass, true);
@@ -239,10 +283,7 @@ BEGIN
     SELECT * INTO STRICT s FROM db4ai.snapshot WHERE id = i_id;
     SELECT * INTO STRICT st FROM db4ai.snapshot_storage WHERE id = i_id;
     IF i_with_rid THEN
-        SELECT coalesce(string_agg(format(', t.%I AS %I', f, c), '' ORDER BY o), '')
-          INTO v_cols FROM unnest(st.fields, st.columns) WITH ORDINALITY AS u(f, c, o);
-        RETURN format('SELECT t._db4ai_rid%s FROM %s t%s', v_cols, st.store,
-                      CASE WHEN st.filtered THEN ' WHERE ' || db4ai._members_filter(i_id, 't') ELSE '' END);
+        RETURN db4ai._store_select_sql(st, true);
     END IF;
     SELECT coalesce(string_agg(format(', v.%I', c), '' ORDER BY o), '')
       INTO v_cols FROM unnest(st.columns) WITH ORDINALITY AS u(c, o);
@@ -360,5 +401,24 @@ BEGIN
     VALUES (i_id, current_user, i_store, i_columns, i_fields, i_members, i_filtered);
     PERFORM db4ai._create_view(i_id, false);
     RETURN ROW(i_schema, i_name)::db4ai.snapshot_name;
+END;
+$$;
+
+-- Register child i_id of parent p with a fresh backing table holding i_rows (a query returning
+-- (_db4ai_rid, <i_columns>)); with row ids if i_row_ids (CSS mode), so its descendants can share it.
+CREATE OR REPLACE FUNCTION db4ai._register_copy_child(
+    p db4ai.snapshot, i_id bigint, i_name text, i_rows text, i_columns name[], i_commands text[], i_comment text,
+    i_row_ids boolean)
+    RETURNS db4ai.snapshot_name
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_rows bigint;
+BEGIN
+    v_rows := db4ai._new_store(p."schema", i_id, i_rows, i_columns, format('%I.%I', p."schema", i_name), i_row_ids);
+    RETURN db4ai._register_snapshot(
+        i_id, p.id, NULL, p.root_id, p."schema", i_name, i_commands, i_comment, false, v_rows,
+        format('%I.%I', p."schema", '_db4ai_t' || i_id)::regclass, i_columns, i_columns,
+        db4ai._fresh_members(i_id, v_rows, i_row_ids), false);
 END;
 $$;
