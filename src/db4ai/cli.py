@@ -9,7 +9,6 @@ there on first use.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -22,8 +21,8 @@ from . import dialect
 from ._version import __version__
 from .connection import Connection, connect
 from .errors import Error, InterfaceError
-from .install import install, installed_version
-from .server import ENV_DSN, data_home, resolve_dsn
+from .install import install
+from .server import ENV_DSN, data_home
 
 # Type OIDs whose values psql right-aligns.
 _NUMERIC_OIDS = frozenset({20, 21, 23, 26, 700, 701, 1700, 790})
@@ -153,9 +152,8 @@ def _print_notice(err: TextIO):
 
 def open_connection(dsn: str | None, err: TextIO) -> Connection:
     """Connect (embedded server when no DSN); one clear line on failure."""
-    explicit = dsn or os.environ.get(ENV_DSN)
     try:
-        conn = connect(resolve_dsn(explicit), autocommit=True)
+        conn = connect(dsn, autocommit=True)  # no DSN: $DB4AI_DSN, else the embedded server (set up on first use)
     except psycopg.Error as exc:  # unreachable, refused, bad password, malformed DSN
         err.write(f"db4ai: could not connect to the database: {_one_line(str(exc))}\n")
         raise CommandError from exc
@@ -163,8 +161,6 @@ def open_connection(dsn: str | None, err: TextIO) -> Connection:
         err.write(f"db4ai: {exc}\n")
         raise CommandError from exc
     conn.add_notice_handler(_print_notice(err))
-    if not explicit and installed_version(conn) is None:
-        install(conn)  # the embedded database is ours: set it up on first use
     return conn
 
 

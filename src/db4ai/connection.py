@@ -9,6 +9,7 @@ statements are handled by :mod:`db4ai.models` and :mod:`db4ai.snapshots`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,8 +27,8 @@ from .dialect.statements import (
     SnapshotCommand,
 )
 from .errors import Error, InterfaceError, from_server_error
-from .install import check_installed
-from .server import resolve_dsn
+from .install import check_installed, install, installed_version
+from .server import ENV_DSN, resolve_dsn
 
 _NO_RESULT = "DO $db4ai$ BEGIN END $db4ai$"  # leaves a cursor with no result set
 
@@ -175,10 +176,17 @@ def _as_text(query: Any) -> str | None:
 
 
 def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
-    """Connect like ``psycopg.connect``; without a DSN use ``$DB4AI_DSN`` or the embedded server."""
+    """Connect like ``psycopg.connect``; without a DSN use ``$DB4AI_DSN`` or the embedded server.
+
+    The embedded database is db4ai's own: db4ai is installed there on first use.
+    """
+    explicit = dsn or os.environ.get(ENV_DSN)
     kwargs.setdefault("cursor_factory", Cursor)
-    conn = Connection.connect(resolve_dsn(dsn), **kwargs)
+    conn = Connection.connect(resolve_dsn(explicit), **kwargs)
     conn.server_cursor_factory = ServerCursor
+    if not explicit and installed_version(conn) is None:
+        install(conn)
+        conn._db4ai_checked = True
     return conn
 
 

@@ -174,3 +174,13 @@ def test_diverging_training_is_stored_with_the_opengauss_notice(conn):
                  " WITH max_iterations = 5, seed = 3")
     assert "Training warning: weights are out of range, try again with another hyperparameter configuration" in notices
     assert conn.execute("SELECT count(*) FROM gs_model_warehouse WHERE modelname = 'wild'").fetchone() == (1,)
+
+
+def test_connect_without_dsn_uses_the_embedded_server_set_up_for_db4ai(tmp_path, monkeypatch):
+    monkeypatch.delenv("DB4AI_DSN", raising=False)
+    monkeypatch.setenv("DB4AI_HOME", str(tmp_path))
+    with db4ai.connect(autocommit=True) as c:  # a fresh embedded server: db4ai is installed on first use
+        c.execute(HOUSES)
+        c.execute("CREATE MODEL m USING linear_regression FEATURES tax TARGET price FROM houses")
+        assert c.execute("SELECT count(*) FROM gs_model_warehouse").fetchone() == (1,)
+    assert (tmp_path / "pgdata" / "PG_VERSION").exists()
