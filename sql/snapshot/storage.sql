@@ -261,7 +261,9 @@ DECLARE
 BEGIN
     SELECT * INTO STRICT s FROM db4ai.snapshot WHERE id = i_id;
     SELECT * INTO STRICT st FROM db4ai.snapshot_storage WHERE id = i_id;
-    EXECUTE format('CREATE %sVIEW %I.%I AS %s',
+    -- security_barrier: a reader's own (leaky) functions in WHERE must not see rows before the
+    -- membership filter has dropped the rows of the shared CSS store that are not this snapshot's.
+    EXECUTE format('CREATE %sVIEW %I.%I WITH (security_barrier) AS %s',
                    CASE WHEN i_replace THEN 'OR REPLACE ' ELSE '' END, s."schema", s."name", db4ai._store_select_sql(st, false));
     EXECUTE format('COMMENT ON VIEW %I.%I IS %L', s."schema", s."name",
                    format('db4ai snapshot, rows in %s', st.store) || coalesce(': ' || s.comment, ''));

@@ -156,3 +156,21 @@ def test_db4ai_code_ignores_the_callers_search_path(people) -> None:
     a.rows("SELECT db4ai.prepare_snapshot(NULL, 'p@1.0.0', '{ INSERT , SELECT v + 1 FROM local_rows }')")
     a.rows("SELECT db4ai.split_snapshot(NULL, 'p@1.1.0', '{_a,_b}', '{.5,.5}')")
     assert a.rows('SELECT * FROM "p@1.1.0" ORDER BY 1') == [(1,), (2,)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_leaky_function_sees_only_the_granted_snapshots_rows(people, mode: str) -> None:
+    """Views are security barriers: a reader's cheap function in WHERE runs after the membership
+    filter, so it cannot see rows of the shared CSS store that belong to other snapshots."""
+    a: Db = people["alice_db"]
+    b: Db = people["bob_db"]
+    a.set_mode(mode)
+    a.rows("SELECT db4ai.create_snapshot('public', 'c', ARRAY['SELECT pk, a1 FROM test_data'])")
+    a.rows("SELECT db4ai.prepare_snapshot('public', 'c@1.0.0', '{DELETE, WHERE pk > 5}')")
+    a.rows(sql.SQL('GRANT SELECT ON public."c@1.1.0" TO {}').format(sql.Identifier(people["bob"].name)))
+    b.rows("""CREATE FUNCTION bobs.leak(int8, int) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
+              $$ BEGIN RAISE NOTICE 'leak %', $1; RETURN true; END $$""")
+    seen: list[str] = []
+    b.conn.add_notice_handler(lambda d: seen.append(d.message_primary))
+    assert b.one('SELECT count(*) FROM public."c@1.1.0" WHERE bobs.leak(pk, a1)') == 5
+    assert sorted(seen) == sorted(f"leak {pk}" for pk in range(1, 6))
