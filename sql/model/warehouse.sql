@@ -95,6 +95,11 @@ BEGIN
         CREATE POLICY models_stored_by_owner ON db4ai.gs_model_warehouse FOR INSERT
             WITH CHECK (db4ai._is_model_owner(modelowner));
     END IF;
+    -- A stored model blocks PURGE of the snapshots it names, so a role may only name snapshots it can
+    -- read (else anyone could pin anyone's snapshot). ALTER keeps upgrades in step with the definition.
+    ALTER POLICY models_stored_by_owner ON db4ai.gs_model_warehouse
+        WITH CHECK (db4ai._is_model_owner(modelowner)
+                    AND NOT EXISTS (SELECT 1 FROM unnest(snapshot_ids) AS sid WHERE NOT db4ai._snapshot_readable(sid)));
     IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'gs_model_warehouse'
                    AND policyname = 'models_dropped_by_owner') THEN
         CREATE POLICY models_dropped_by_owner ON db4ai.gs_model_warehouse FOR DELETE

@@ -351,3 +351,23 @@ def test_hand_written_rows_must_have_a_model_shape(mdb, make_role):
                 " VALUES ('forged', (SELECT oid FROM pg_roles WHERE rolname = current_user), 'linear_regression', 701)"
             )
     assert mdb.execute("SELECT count(*) FROM pg_proc WHERE proname LIKE 'forged%'").fetchone() == (0,)
+
+
+def test_a_model_row_may_only_name_snapshots_its_owner_can_read(mdb, make_role):
+    """Otherwise any role could block the PURGE of a snapshot it cannot even read."""
+    import psycopg
+
+    alice, bob = make_role("alice"), make_role("bob")
+    with psycopg.connect(alice.dsn, autocommit=True) as a:
+        a.execute("CREATE TABLE pts AS SELECT g AS x, 2.0 * g AS y FROM generate_series(1, 10) g")
+        a.execute("SELECT db4ai.create_snapshot('public', 'pts', '{\"SELECT * FROM pts\"}')")
+        sid = a.execute("SELECT id FROM db4ai.snapshot WHERE name = 'pts@1.0.0'").fetchone()[0]
+    with psycopg.connect(bob.dsn, autocommit=True) as b:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            b.execute(
+                "INSERT INTO db4ai.gs_model_warehouse (modelname, modelowner, modeldata, coefficients, snapshot_ids)"
+                " VALUES ('blocker', (SELECT oid FROM pg_roles WHERE rolname = current_user), '\\x00', '{1}', %s)",
+                [[sid]],
+            )
+    with psycopg.connect(alice.dsn, autocommit=True) as a:
+        assert a.execute("SELECT (db4ai.purge_snapshot('public', 'pts@1.0.0')).name").fetchone()[0] == "pts@1.0.0"
