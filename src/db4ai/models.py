@@ -22,7 +22,7 @@ from psycopg.types.string import TextLoader
 from . import algorithms, warehouse
 from .algorithms import hyperparameters as hyper
 from .algorithms.gd_input import InputColumn
-from .dialect.statements import CreateModel, SnapshotRef
+from .dialect.statements import CreateModel
 from .errors import DataError, FeatureError, InvalidParameter
 from .optim import PassRecord, verbose_line
 
@@ -89,25 +89,38 @@ def _describe(conn: psycopg.Connection, query: str) -> list[InputColumn]:
         return [InputColumn(d.name, int(d.type_code)) for d in cur.description or ()]
 
 
-def _snapshot_ids(conn: psycopg.Connection, refs: Sequence[SnapshotRef]) -> list[int]:
-    """db4ai.snapshot ids of the snapshots in FROM (schema None: where the view resolves)."""
-    if not refs:
-        return []
-    row = conn.execute("SELECT to_regclass('db4ai.snapshot') IS NOT NULL").fetchone()
-    if not row or not row[0]:
-        return []
-    ids: list[int] = []
-    for ref in refs:
-        found = conn.execute(
-            "SELECT s.id FROM db4ai.snapshot s"
-            " WHERE s.name = %(rel)s AND s.schema = coalesce(%(schema)s::name,"
-            "   (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-            "     WHERE c.oid = to_regclass(quote_ident(%(rel)s))))",
-            {"rel": ref.relation, "schema": ref.schema},
-        ).fetchone()
-        if found is not None and int(found[0]) not in ids:
-            ids.append(int(found[0]))
-    return ids
+_LINEAGE = sql.SQL("""
+WITH RECURSIVE reads(oid) AS (
+    SELECT d.refobjid FROM pg_catalog.pg_rewrite r
+      JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+     WHERE r.ev_class = {view}::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+       AND d.refobjid <> r.ev_class
+    UNION
+    SELECT d.refobjid FROM reads
+      JOIN pg_catalog.pg_rewrite r ON r.ev_class = reads.oid
+      JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+     WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
+)
+SELECT DISTINCT s.id FROM reads
+  JOIN pg_catalog.pg_class c ON c.oid = reads.oid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  JOIN db4ai.snapshot s ON s.schema = n.nspname AND s.name = c.relname AND c.relkind = 'v'
+ ORDER BY 1
+""")
+
+
+def _snapshot_ids(conn: psycopg.Connection, query: str) -> list[int]:
+    """db4ai.snapshot ids of every snapshot the training query reads (lineage for PURGE's check).
+
+    PostgreSQL itself says what the query depends on: the query becomes a temporary view whose
+    dependencies are followed through ordinary views, so a snapshot counts however it is named
+    (``s@1.0.0``, ``"s@1.0.0"``, in a subquery or behind another view).
+    """
+    view = sql.Identifier("pg_temp", "_db4ai_lineage")
+    with conn.transaction(force_rollback=True):  # the view only lives for this lookup
+        conn.execute(sql.SQL("CREATE TEMP VIEW {} AS {}").format(view, sql.SQL(query)))  # type: ignore[arg-type]
+        rows = conn.execute(_LINEAGE.format(view=sql.Literal("pg_temp._db4ai_lineage"))).fetchall()
+    return [int(r[0]) for r in rows]
 
 
 def _notice(conn: psycopg.Connection, message: str) -> None:
@@ -194,7 +207,7 @@ def create_model(
         hyperparameter_oids=[h.kind.oid for h in table],
         score_names=list(fit.scores),
         score_values=list(fit.scores.values()),
-        snapshot_ids=_snapshot_ids(conn, stmt.snapshots),
+        snapshot_ids=_snapshot_ids(conn, plan.query),
         log=[
             warehouse.PassRow(p.pass_no, p.loss, p.delta_loss, p.learning_rate, p.elapsed)
             for p in fit.result.passes

@@ -184,3 +184,19 @@ def test_connect_without_dsn_uses_the_embedded_server_set_up_for_db4ai(tmp_path,
         c.execute("CREATE MODEL m USING linear_regression FEATURES tax TARGET price FROM houses")
         assert c.execute("SELECT count(*) FROM gs_model_warehouse").fetchone() == (1,)
     assert (tmp_path / "pgdata" / "PG_VERSION").exists()
+
+
+@pytest.mark.parametrize("source", [
+    '"h@1.0.0"',                                              # the quoted view name, as psql users write it
+    "(SELECT * FROM h@1.0.0 WHERE id > 2) AS sub",            # a subquery
+    "houses_view",                                            # an ordinary view over the snapshot
+])
+def test_lineage_is_recorded_however_the_snapshot_is_named(conn, source):
+    conn.execute("CREATE SNAPSHOT h AS SELECT * FROM houses")
+    conn.execute('CREATE VIEW houses_view AS SELECT * FROM "h@1.0.0"')
+    conn.execute(f"CREATE MODEL m USING linear_regression FEATURES tax TARGET price FROM {source}")
+    ids = conn.execute("SELECT snapshot_ids FROM gs_model_warehouse WHERE modelname = 'm'").fetchone()[0]
+    assert ids == [conn.execute("SELECT id FROM db4ai.snapshot WHERE name = 'h@1.0.0'").fetchone()[0]]
+    with pytest.raises(db4ai.DependencyError, match=r'model "m" was trained on it'):
+        conn.execute("PURGE SNAPSHOT h@1.0.0")
+    assert conn.execute("SELECT count(*) FROM pg_class WHERE relname = '_db4ai_lineage'").fetchone() == (0,)
