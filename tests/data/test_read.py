@@ -4,6 +4,7 @@ connection or several."""
 
 from __future__ import annotations
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -254,3 +255,15 @@ def test_snapshot_references_in_the_query_text(db):
     frame = data.read(db, "SELECT id, x FROM src@1.0.0 WHERE id <= 10")
     assert frame.arrays["id"].tolist() == list(range(1, 11))
     assert [c.name for c in data.describe(db, "SELECT x FROM public.src @ 1.0.0")] == ["x"]
+
+
+def test_split_reads_agree_whatever_analyze_did_in_between(db):
+    """stream_part callers (the torch workers) must cut the same ranges even when the
+    statistics change between them: together they read every row exactly once."""
+    db.execute("CREATE TABLE parts AS SELECT g AS id, g * 1.0 AS x FROM generate_series(1, 20000) g")
+    db.execute("ALTER TABLE parts SET (autovacuum_enabled = false)")
+    first = [f.arrays["id"] for f in data.stream_part(db, "SELECT id, x FROM parts", 0, 2, chunk_rows=1000)]
+    db.execute("ANALYZE parts")
+    second = [f.arrays["id"] for f in data.stream_part(db, "SELECT id, x FROM parts", 1, 2, chunk_rows=1000)]
+    ids = np.concatenate(first + second)
+    assert len(ids) == 20000 and len(np.unique(ids)) == 20000

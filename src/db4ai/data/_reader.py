@@ -99,7 +99,8 @@ def _range_frames(conn: psycopg.Connection, columns: tuple[Column, ...], scan: T
 def _table_frames(conn: psycopg.Connection, columns: tuple[Column, ...], scan: TableScan,
                   chunk_rows: int, parallel: int, own: bool, part: tuple[int, int]
                   ) -> Generator[Frame, None, None]:
-    tasks = scan.ranges(chunk_rows)[part[0]::part[1]]
+    # A read split between callers must cut the same ranges in each: not from statistics.
+    tasks = scan.ranges(chunk_rows, use_statistics=part[1] == 1)[part[0]::part[1]]
     if parallel > 1 and own and scan.shareable and len(tasks) > 1:
         extra = min(parallel, len(tasks)) - 1
         with snapshot_sharing(conn, extra, lambda c: _apply(c, _SETTINGS)) as others:

@@ -24,6 +24,7 @@ from ._types import Column, _subquery, describe
 
 # Largest number of heap tuples on an 8 kB page: the safe guess when statistics are missing.
 MAX_TUPLES_PER_PAGE = 291
+OPEN_END = 4294967295  # one past the largest block number: "(OPEN_END,0)" bounds every ctid
 _SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan"}
 _CLAUSES = ("joins", "group", "having", "order", "limit", "offset", "distinct", "with_", "windows",
             "qualify", "laterals", "into", "locks", "sample", "settings", "connect", "prewhere")
@@ -64,10 +65,18 @@ class TableScan:
             lo=sql.Literal(tids[0]), hi=sql.Literal(tids[1]), b=sql.Identifier(bounds),
             packed=pack(_subquery(text)))
 
-    def ranges(self, chunk_rows: int) -> list[tuple[int, int]]:
-        """Page ranges of about ``chunk_rows`` rows each, covering the relation."""
-        step = max(1, int(chunk_rows / max(self.rows_per_page, 1.0)))
-        return [(lo, min(lo + step, self.pages)) for lo in range(0, self.pages, step)]
+    def ranges(self, chunk_rows: int, *, use_statistics: bool = True) -> list[tuple[int, int]]:
+        """Page ranges of about ``chunk_rows`` rows each, covering the relation.
+
+        The last range is open-ended, so rows that land beyond the size seen at the start (an
+        UPDATE moving a row, an INSERT by this transaction) are still read. Without statistics
+        the step assumes full pages: at most ``chunk_rows`` rows a range, and the same ranges
+        for every caller whatever ANALYZE did in between (split reads need that).
+        """
+        rows_per_page = self.rows_per_page if use_statistics else float(MAX_TUPLES_PER_PAGE)
+        step = max(1, int(chunk_rows / max(rows_per_page, 1.0)))
+        starts = list(range(0, self.pages, step))
+        return [(lo, starts[i + 1] if i + 1 < len(starts) else OPEN_END) for i, lo in enumerate(starts)]
 
 
 def _table_of(tree: exp.Expr) -> exp.Table | None:
