@@ -134,6 +134,10 @@ DECLARE
     v_id bigint;
     v_u text;
     v_cols text;
+    v_keys text[];     -- strata (STRATIFY BY), with their row counts
+    v_counts bigint[];
+    v_alloc bigint[];  -- rows drawn per stratum for one sample
+    v_tie text[];
 BEGIN
     SELECT * INTO st FROM db4ai._snapshot_settings();
     SELECT * INTO v_parent FROM db4ai._derivation_parent(v_schema, i_parent, st.delimiter, st.separator);
@@ -181,16 +185,30 @@ BEGIN
             v_src := db4ai._hashed_rows(p.id, v_css, pst.columns, v_stratify, 'sample');
         END IF;
         v_u := format('db4ai._unit_hash(%s, %L, s._db4ai_h, s._db4ai_o)', v_seed, 'sample ' || i_sample_infixes[i]);
+        IF v_stratify IS NOT NULL THEN
+            -- round(ratio x n) rows in all, spread over the strata in proportion to their sizes with
+            -- scikit-learn's largest-remainder rule (as SPLIT does), so small strata cannot inflate
+            -- or starve the sample; ties are broken by a seeded hash of the stratum.
+            IF v_keys IS NULL THEN
+                EXECUTE format('SELECT array_agg(k ORDER BY k), array_agg(c ORDER BY k) FROM '
+                               '(SELECT s._db4ai_k AS k, count(*) AS c FROM %s s GROUP BY 1) g', v_src)
+                    INTO v_keys, v_counts;
+            END IF;
+            SELECT array_agg(md5(v_seed || ':sample:' || i_sample_infixes[i] || ':' || k) ORDER BY o) INTO v_tie
+              FROM unnest(v_keys) WITH ORDINALITY AS u(k, o);
+            v_alloc := db4ai._approximate_mode(v_counts,
+                           round(i_sample_ratios[i] * (SELECT coalesce(sum(c), 0) FROM unnest(v_counts) c))::bigint, v_tie);
+        END IF;
         v_id := nextval('db4ai.snapshot_sequence');
         RETURN NEXT db4ai._create_subset_child(
             p, v_css, v_id, v_name,
             CASE WHEN v_stratify IS NULL
                  THEN format('SELECT s._db4ai_rid%s FROM %s s WHERE %s < %s::pg_catalog.float8', v_cols, v_src, v_u, i_sample_ratios[i])
                  ELSE format('SELECT s._db4ai_rid%s FROM (SELECT s.*, pg_catalog.row_number() OVER '
-                             '(PARTITION BY s._db4ai_k ORDER BY %s, s._db4ai_h, s._db4ai_o) AS _db4ai_n, '
-                             'pg_catalog.count(*) OVER (PARTITION BY s._db4ai_k) AS _db4ai_c FROM %s s) s '
-                             'WHERE s._db4ai_n <= pg_catalog.round(%s::pg_catalog.numeric OPERATOR(pg_catalog.*) s._db4ai_c)',
-                             v_cols, v_u, v_src, i_sample_ratios[i]) END,
+                             '(PARTITION BY s._db4ai_k ORDER BY %s, s._db4ai_h, s._db4ai_o) AS _db4ai_n FROM %s s) s '
+                             'JOIN ROWS FROM (pg_catalog.unnest(%L::pg_catalog.text[]), pg_catalog.unnest(%L::pg_catalog.int8[])) AS a(k, n) '
+                             'ON a.k OPERATOR(pg_catalog.=) s._db4ai_k WHERE s._db4ai_n OPERATOR(pg_catalog.<=) a.n',
+                             v_cols, v_u, v_src, coalesce(v_keys, '{}'), coalesce(v_alloc, '{}')) END,
             ARRAY['SAMPLE ' || i_sample_infixes[i] || ' ' || i_sample_ratios[i]
                       || CASE WHEN v_stratify IS NULL THEN '' ELSE ' ' || v_stratify::text END,
                   'SEED ' || v_seed],
@@ -212,4 +230,4 @@ AS $$
                                          i_sample_comments, i_seed)
 $$;
 COMMENT ON FUNCTION db4ai.sample_snapshot(name, name, name[], numeric[], name[], text[], bigint) IS
-    'Create random samples "<name><infix>@<version>" of snapshot i_parent: independent, seeded draws; STRATIFY BY exact per stratum';
+    'Create random samples "<name><infix>@<version>" of snapshot i_parent: independent, seeded draws; with STRATIFY BY round(ratio x n) rows spread over the strata';
