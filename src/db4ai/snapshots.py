@@ -15,6 +15,7 @@ from typing import Any
 from psycopg import sql
 
 from .dialect.statements import CreateSnapshot, SampleSnapshot, SnapshotCommand
+from .errors import InvalidParameter
 
 # The parent reference "name<delimiter>version" is built in SQL from the current settings.
 _VERSIONED_NAME = sql.SQL(
@@ -75,11 +76,16 @@ def _sample(stmt: SampleSnapshot) -> FunctionCall:
     ratios = [s.ratio for s in stmt.samples]
     stratify = list(stmt.stratify) or None
     if stmt.split:
-        comments = [s.comment for s in stmt.samples if s.comment is not None]
+        comments = sorted({s.comment for s in stmt.samples if s.comment is not None})
+        if len(comments) > 1:
+            raise InvalidParameter(
+                "SPLIT SNAPSHOT stores one comment for all parts",
+                hint="write COMMENT IS once (db4ai.split_snapshot takes a single i_comment)",
+            )
         query = sql.SQL("SELECT * FROM db4ai.split_snapshot({}::name, {}, {}::name[], {}::numeric[], {}::name[], {}::text)").format(
             sql.Placeholder(), _versioned(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder()
         )
-        comment = "; ".join(comments) if comments else None
+        comment = comments[0] if comments else None
         return FunctionCall(query, (parent.schema, parent.name, parent.version, infixes, ratios, stratify, comment))
     comments = [s.comment for s in stmt.samples]
     query = sql.SQL("SELECT * FROM db4ai.sample_snapshot({}::name, {}, {}::name[], {}::numeric[], {}::name[], {}::text[])").format(

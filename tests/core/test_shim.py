@@ -200,3 +200,13 @@ def test_lineage_is_recorded_however_the_snapshot_is_named(conn, source):
     with pytest.raises(db4ai.DependencyError, match=r'model "m" was trained on it'):
         conn.execute("PURGE SNAPSHOT h@1.0.0")
     assert conn.execute("SELECT count(*) FROM pg_class WHERE relname = '_db4ai_lineage'").fetchone() == (0,)
+
+
+def test_split_takes_one_comment_for_all_parts(conn):
+    conn.execute("CREATE SNAPSHOT h AS SELECT * FROM houses")
+    with pytest.raises(db4ai.InvalidParameter, match="SPLIT SNAPSHOT stores one comment for all parts"):
+        conn.execute("SPLIT SNAPSHOT h@1.0.0 AS _a AT RATIO .5 COMMENT IS 'one', AS _b AT RATIO .5 COMMENT IS 'two'")
+    assert conn.execute("SELECT count(*) FROM db4ai.snapshot").fetchone() == (1,)
+    conn.execute("SPLIT SNAPSHOT h@1.0.0 AS _a AT RATIO .5 COMMENT IS 'halves', AS _b AT RATIO .5")
+    assert conn.execute("SELECT array_agg(comment ORDER BY name) FROM db4ai.snapshot WHERE parent_id IS NOT NULL").fetchone() == (
+        ["halves", "halves"],)
