@@ -61,7 +61,8 @@ def _create(stmt: CreateSnapshot) -> FunctionCall:
         query = sql.SQL("SELECT * FROM db4ai.create_snapshot({}::name, {}::name, {}::text[], {}, {}::text)").format(
             sql.Placeholder(), sql.Placeholder(), sql.Placeholder(), version_sql, sql.Placeholder()
         )
-        params = (stmt.schema, stmt.name, [stmt.query_sql]) + version_params + (stmt.comment,)
+        commands = [stmt.query_sql] + ([stmt.distribute_sql] if stmt.distribute_sql else [])
+        params = (stmt.schema, stmt.name, commands) + version_params + (stmt.comment,)
         return FunctionCall(query, params)
     query = sql.SQL("SELECT * FROM db4ai.prepare_snapshot({}::name, {}, {}::text[], {}, {}::text)").format(
         sql.Placeholder(), _versioned(), sql.Placeholder(), version_sql, sql.Placeholder()

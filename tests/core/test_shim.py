@@ -210,3 +210,12 @@ def test_split_takes_one_comment_for_all_parts(conn):
     conn.execute("SPLIT SNAPSHOT h@1.0.0 AS _a AT RATIO .5 COMMENT IS 'halves', AS _b AT RATIO .5")
     assert conn.execute("SELECT array_agg(comment ORDER BY name) FROM db4ai.snapshot WHERE parent_id IS NOT NULL").fetchone() == (
         ["halves", "halves"],)
+
+
+def test_create_snapshot_distribute_by_is_checked_then_ignored(conn):
+    rows = conn.execute("CREATE SNAPSHOT d DISTRIBUTE BY HASH(id) AS SELECT * FROM houses").fetchall()
+    assert rows == [("public", "d@1.0.0")]
+    assert conn.execute("SELECT commands FROM db4ai.snapshot WHERE name = 'd@1.0.0'").fetchone()[0] == [
+        "SELECT *", "FROM houses", "DISTRIBUTE BY HASH(id)"]
+    with pytest.raises(db4ai.Error, match="unable to map field"):
+        conn.execute("CREATE SNAPSHOT e DISTRIBUTE BY HASH(nosuch) AS SELECT * FROM houses")

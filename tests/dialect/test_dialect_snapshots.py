@@ -166,3 +166,26 @@ def test_snapshot_errors(script: str, message: str, line: int, col: int) -> None
     with pytest.raises(ParseError) as info:
         parse_script(script)
     assert (info.value.message, info.value.line, info.value.col) == (message, line, col)
+
+
+# --- spec §2: DISTRIBUTE BY / TO GROUP in the statement syntax ---
+
+def test_distribute_by_of_the_as_form_is_passed_on():
+    (stmt,) = parse_script("CREATE SNAPSHOT x DISTRIBUTE BY HASH(c1) COMMENT IS 'c' AS SELECT 1 AS c1")
+    assert stmt.distribute_sql == "DISTRIBUTE BY HASH(c1)"
+    assert stmt.query_sql == "SELECT 1 AS c1" and stmt.comment == "c"
+
+
+def test_distribute_by_is_illegal_when_deriving():
+    with pytest.raises(ParseError) as err:
+        parse_script("CREATE SNAPSHOT x FROM @1.0.0 DISTRIBUTE BY REPLICATION USING (DELETE)")
+    assert err.value.message == "illegal DISTRIBUTE BY clause in CREATE SNAPSHOT ... FROM"
+    assert err.value.hint == "DISTRIBUTE BY is inherited from parent snapshot."
+    assert (err.value.line, err.value.col) == (1, 31)
+
+
+@pytest.mark.parametrize("clause", ["TO GROUP g1", "TO NODE (n1, n2)"])
+def test_clustered_snapshots_are_not_supported(clause):
+    with pytest.raises(ParseError, match="^Clustered snapshots are not supported.") as err:
+        parse_script(f"CREATE SNAPSHOT x {clause} AS SELECT 1")
+    assert err.value.col == 19

@@ -164,6 +164,7 @@ def _create_snapshot(tree: n.CreateSnapshot, text: str, position: Position) -> C
         query_sql=_fragment(text, query) if query is not None else None,
         from_version=tree.args.get("from_version"),
         commands=commands,
+        distribute_sql=_fragment(text, tree.args["distribute"]) if tree.args.get("distribute") else None,
     )
 
 

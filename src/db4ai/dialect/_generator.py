@@ -61,6 +61,8 @@ def _snapshot_name(self: Postgres.Generator, e: n.SnapshotName) -> str:
 
 def _create_snapshot(self: Postgres.Generator, e: n.CreateSnapshot) -> str:
     sql = f"CREATE SNAPSHOT {self.sql(e, 'this')}"
+    if e.args.get("distribute") is not None:
+        sql += f" {e.args['distribute'].this}"
     if e.args.get("from_version") is not None:
         sql += f" FROM @{_word_or_string(self, e.args['from_version'])}"
     sql += _comment(self, e.args.get("comment"))

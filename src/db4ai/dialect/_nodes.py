@@ -80,6 +80,7 @@ class CreateSnapshot(exp.Expression, exp.DDL):
         "comment": False,
         "expression": False,  # AS query
         "actions": False,  # USING (...)
+        "distribute": False,  # DISTRIBUTE BY ... (RawSQL), AS form only
     }
 
 

@@ -33,10 +33,11 @@ class SyntaxFailure(SqlglotParseError):
     """A DB4AI syntax error: ``message`` None means PostgreSQL's generic syntax error text;
     ``token`` None means the statement ended too early."""
 
-    def __init__(self, message: str | None, token: Token | None):
+    def __init__(self, message: str | None, token: Token | None, *, hint: str | None = None):
         super().__init__(message or "syntax error")
         self.db4ai_message = message
         self.token = token
+        self.hint = hint
 
 
 # Statement verbs, longest first: word sequence -> parse method (gets the first token).
@@ -84,8 +85,8 @@ class DB4AIParser(Postgres.Parser):
     def _warn_unsupported(self) -> None:
         """Stock sqlglot logs a warning when it falls back to a Command; the script layer decides."""
 
-    def _fail(self, message: str | None = None, token: Token | None = None) -> Any:
-        raise SyntaxFailure(message, token if token is not None else (self._curr or None))
+    def _fail(self, message: str | None = None, token: Token | None = None, *, hint: str | None = None) -> Any:
+        raise SyntaxFailure(message, token if token is not None else (self._curr or None), hint=hint)
 
     def _position(self, token: Token) -> Position:
         if self.source is None or self.source.text is not self.sql:
@@ -324,18 +325,46 @@ class DB4AIParser(Postgres.Parser):
     def _parse_create_snapshot(self, first: Token) -> n.CreateSnapshot:
         name = self._snapshot_name(version_required=False)
         from_version = None
-        if self._match(TokenType.FROM):
+        distribute = self._distribution()
+        if distribute is None and self._match(TokenType.FROM):
             self._expect(TokenType.PARAMETER)
             from_version = self._version()
+            if self._curr and self._curr.token_type == TokenType.DISTRIBUTE_BY:
+                self._fail("illegal DISTRIBUTE BY clause in CREATE SNAPSHOT ... FROM", self._curr,
+                           hint="DISTRIBUTE BY is inherited from parent snapshot.")
+        self._no_cluster()
         comment = self._comment_is()
         if from_version is None:
             self._expect(TokenType.ALIAS)
-            node = n.CreateSnapshot(this=name, comment=comment, expression=self._snapshot_query())
+            node = n.CreateSnapshot(this=name, comment=comment, expression=self._snapshot_query(),
+                                    distribute=distribute)
         else:
             node = n.CreateSnapshot(
                 this=name, from_version=from_version, comment=comment, actions=self._snapshot_actions()
             )
         return self.expression(node, first)
+
+    def _distribution(self) -> n.RawSQL | None:
+        """``DISTRIBUTE BY ...`` of CREATE SNAPSHOT ... AS, kept as raw text: the snapshot function
+        checks it and, as on a single openGauss node, ignores it."""
+        if not (self._curr and self._curr.token_type == TokenType.DISTRIBUTE_BY):
+            return None
+        first = self._curr
+        depth = 0
+        while self._curr:
+            kind = self._curr.token_type
+            if depth == 0 and self._curr is not first and (
+                kind in (TokenType.ALIAS, TokenType.COMMENT) or self._at_word("TO")
+            ):
+                break
+            depth += (kind == TokenType.L_PAREN) - (kind == TokenType.R_PAREN)
+            self._advance()
+        return self._raw(first, self._prev)
+
+    def _no_cluster(self) -> None:
+        """``TO GROUP g`` / ``TO NODE (...)``: openGauss's distributed-only clause."""
+        if self._at_word("TO") and self._next and self._next.text.upper() in ("GROUP", "NODE"):
+            self._fail("Clustered snapshots are not supported.", self._curr)
 
     def _snapshot_query(self) -> n.RawSQL:
         """AS <query>: the raw text; parsed too when sqlglot can (to find snapshot references)."""

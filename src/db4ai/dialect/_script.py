@@ -153,7 +153,7 @@ def _parse_statement(parser: DB4AIParser, source: SourceIndex, tokens: list[Toke
         tree = parser.parse(tokens, source.text)[0]
     except SyntaxFailure as exc:
         if strict or parser.saw_versioned:
-            raise _parse_error(source, exc.db4ai_message, exc.token, last) from None
+            raise _parse_error(source, exc.db4ai_message, exc.token, last, exc.hint) from None
         return Query(text, position)
     except Exception as exc:  # sqlglot failing in an unexpected way on unusual SQL
         if strict:
@@ -173,13 +173,14 @@ def _parse_statement(parser: DB4AIParser, source: SourceIndex, tokens: list[Toke
         raise ParseError(str(exc), line=exc.position.line, col=exc.position.col) from None
 
 
-def _parse_error(source: SourceIndex, message: str | None, token: Token | None, last: Token) -> ParseError:
+def _parse_error(source: SourceIndex, message: str | None, token: Token | None, last: Token,
+                 hint: str | None = None) -> ParseError:
     if token is None:
         at = source.position(last.end + 1)
-        return ParseError(message or "syntax error at end of input", line=at.line, col=at.col)
+        return ParseError(message or "syntax error at end of input", line=at.line, col=at.col, hint=hint)
     at = source.position(token.start)
     near = source.text[token.start : token.end + 1]
-    return ParseError(message or f'syntax error at or near "{near}"', line=at.line, col=at.col)
+    return ParseError(message or f'syntax error at or near "{near}"', line=at.line, col=at.col, hint=hint)
 
 
 def _no_predict(call: PredictCall) -> str:

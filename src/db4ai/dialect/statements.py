@@ -131,6 +131,7 @@ class CreateSnapshot(Statement):
     query_sql: str | None = None  # AS <query>: raw source text of the query
     from_version: str | None = None  # FROM @<version>
     commands: tuple[str, ...] = ()  # USING: the openGauss command array (spec §2)
+    distribute_sql: str | None = None  # DISTRIBUTE BY ... of the AS form (checked, then ignored)
 
 
 @dataclass(frozen=True)
