@@ -4,7 +4,6 @@ openGauss test data set (spec §4.1: test_data(pk, a1..a8), 1000 rows)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
