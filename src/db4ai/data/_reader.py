@@ -23,7 +23,7 @@ from ._frame import ARRAY_ERROR, Frame, Matrix, concat, empty_frame, to_matrix
 from ..dialect import postgres_text
 from ._parallel import interleave, snapshot_sharing
 from ._source import TableScan, table_scan
-from ._types import Column, _subquery, describe
+from ._types import Column, _subquery, describe_sql
 
 # Session settings of a read: a stable scan order on every pass.
 _SETTINGS = {
@@ -150,7 +150,7 @@ def _frames(conn: psycopg.Connection, query: str, chunk_rows: int, parallel: int
         cached = cache.frames(key)
         if cached is not None:
             return cache.columns(key), cached  # type: ignore[return-value]
-    columns = describe(conn, query)
+    columns = describe_sql(conn, query)
     _check_columns(columns)
     frames = _database_frames(conn, query, columns, chunk_rows, parallel)
     if cache is not None and key is not None:
@@ -210,7 +210,7 @@ def stream_part(conn: psycopg.Connection, query: str, part: int, parts: int, *,
     if chunk_rows < 1:
         raise InvalidParameter(f"chunk_rows must be at least 1, not {chunk_rows}")
     query = postgres_text(query)
-    columns = describe(conn, query)
+    columns = describe_sql(conn, query)
     _check_columns(columns)
     return _database_frames(conn, query, columns, chunk_rows, 1, (part, parts))
 

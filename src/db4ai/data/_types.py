@@ -77,7 +77,12 @@ def describe(conn: psycopg.Connection, query: str) -> tuple[Column, ...]:
 
     Raises FeatureError naming the first column whose type db4ai.data cannot read.
     """
-    stmt = sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(_subquery(postgres_text(query)))
+    return describe_sql(conn, postgres_text(query))
+
+
+def describe_sql(conn: psycopg.Connection, query: str) -> tuple[Column, ...]:
+    """:func:`describe` of a query that is already PostgreSQL text (``name@version`` quoted)."""
+    stmt = sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(_subquery(query))
     with conn.cursor() as cur:
         cur.execute(stmt)
         desc = cur.description or []
