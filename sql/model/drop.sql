@@ -10,6 +10,7 @@ AS $$
 DECLARE
     v_owner oid;
 BEGIN
+    PERFORM db4ai._check_model_name(p_model);
     SELECT modelowner INTO v_owner FROM db4ai.gs_model_warehouse WHERE modelname = p_model::name;
     IF NOT FOUND THEN
         IF p_if_exists THEN

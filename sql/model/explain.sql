@@ -1,7 +1,9 @@
 -- gs_explain_model: openGauss's EXPLAIN MODEL text layout (spec §3.7), one "Label: value" line each:
 -- Name, Algorithm, Query, Return type, Pre-processing time (%.6f), Execution time (%.6f),
 -- Processed tuples, Discarded tuples, every hyperparameter in definition order (int as integer,
--- float8 as %.10f, enum and bool as text), every score (%.10f), then "weights: {w1,...,bias}".
+-- float8 as %.10f, enum and bool as text), every score (%.10f), then "weights: {w1,...,bias}" for
+-- models with linear coefficients, then the algorithm's own lines (gs_model_warehouse.details, e.g.
+-- "categories: {...}", centroids, components, trees).
 -- Unlike openGauss the argument is not lower-cased, so quoted mixed-case model names work, and
 -- int2 targets (predicted as int4) report Int32 instead of failing.
 
@@ -38,6 +40,7 @@ DECLARE
     v_type text;
     v_out  text;
 BEGIN
+    PERFORM db4ai._check_model_name(p_model);
     SELECT * INTO m FROM db4ai.gs_model_warehouse WHERE modelname = p_model::name;
     IF NOT FOUND THEN
         RAISE WARNING 'There is no model called "%".', p_model;
@@ -66,6 +69,9 @@ BEGIN
     IF m.coefficients IS NOT NULL THEN
         v_out := v_out || format(E'weights: %s\n', m.coefficients::text);
     END IF;
+    FOR i IN 1 .. coalesce(cardinality(m.details), 0) LOOP
+        v_out := v_out || m.details[i] || E'\n';
+    END LOOP;
     RETURN v_out;
 END
 $$;

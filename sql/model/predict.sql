@@ -1,14 +1,17 @@
 -- Prediction with stored models, for every client.
 --
--- A linear model predicts x·w + bias converted to the type of its TARGET (openGauss's
--- float8_get_datum): integer targets truncate toward zero, bool is "<> 0". The expression is
--- built in exactly one place, db4ai._prediction_sql, and used twice:
---   * db4ai.predict_model_sql(model, feature expressions): what PREDICT BY becomes through the
---     Python shim, plain SQL arithmetic with the weights as constants;
---   * a function db4ai."<model>_pred"(features...) generated when the model is stored, whose
---     body is that expression over its arguments: LANGUAGE sql IMMUTABLE, so PostgreSQL inlines it
---     and a plain SQL client predicts as fast as a hand-written expression (DESIGN §5).
--- NULL features give a NULL prediction (openGauss uses 0.0; db4ai never substitutes values).
+-- A model's prediction is stored as an expression tree (gs_model_warehouse.prediction, jsonb; the
+-- node kinds are documented in src/db4ai/expr.py): each algorithm assembles its tree in Python,
+-- and exactly one printer, db4ai._expr_sql, turns a tree into SQL. It is used twice:
+--   * db4ai.predict_model_sql(model, feature expressions): the expression over the caller's own
+--     feature expressions (what PREDICT BY means, as SQL text);
+--   * a function db4ai."<model>_pred"(features...) generated when the model is stored, whose body
+--     is the tree printed over $1..$n: LANGUAGE sql IMMUTABLE, so PostgreSQL inlines it and a plain
+--     SQL client (and PREDICT BY through the shim, which calls it) predicts as fast as a
+--     hand-written expression (DESIGN §5).
+-- The printer accepts only numbers, argument references, whitelisted operators, functions and
+-- types, and literals it quotes itself: a stored row can never smuggle SQL text into the
+-- generated function, which a SECURITY DEFINER trigger creates.
 
 -- Raised from inside prediction expressions when a float array feature has the wrong shape.
 -- IMMUTABLE so that the generated functions stay inlinable.
@@ -24,8 +27,9 @@ BEGIN
 END
 $$;
 
--- The SQL return type of a model's predictions (openGauss picks db4ai_predict_by_<type> the same way;
--- int2 targets predict int4, as openGauss's _int32 function does). NULL: not predictable.
+-- The SQL type a linear model predicts for its TARGET type (openGauss picks db4ai_predict_by_<type>
+-- the same way; int2 targets predict int4, as openGauss's _int32 function does). NULL: none.
+-- Kept for models stored before prediction trees existed (see the upgrade at the end of this file).
 CREATE OR REPLACE FUNCTION db4ai._prediction_type(p_outputtype oid) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
@@ -36,112 +40,261 @@ AS $$
     END
 $$;
 
--- The prediction expression of a linear model over the given argument expressions. Weights
--- become float8 literals printed with all digits; argument texts are used verbatim (they are
--- either $n placeholders or the caller's own PREDICT BY expressions, returned to that caller).
-CREATE OR REPLACE FUNCTION db4ai._prediction_sql(
-    p_modeltype text, p_coefficients float8[], p_feature_oids oid[], p_outputtype oid, p_args text[]
-) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai._corrupt_prediction(p_node jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'corrupted model: invalid prediction node %', left(p_node::text, 200)
+        USING ERRCODE = 'data_corrupted', HINT = 'Drop the model and train it again.';
+END
+$$;
+
+-- Argument number of a node's reference (1-based), checked against the arguments given.
+CREATE OR REPLACE FUNCTION db4ai._expr_arg(p_ref jsonb, p_args text[]) RETURNS int4
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v int4;
+BEGIN
+    IF jsonb_typeof(p_ref) IS DISTINCT FROM 'number' THEN
+        PERFORM db4ai._corrupt_prediction(p_ref);
+    END IF;
+    v := (p_ref::text)::int4;
+    IF v < 1 OR v > coalesce(cardinality(p_args), 0) THEN
+        PERFORM db4ai._corrupt_prediction(p_ref);
+    END IF;
+    RETURN v;
+END
+$$;
+
+-- The one printer: SQL text of an expression tree over argument texts p_args (either $n
+-- placeholders or the caller's own expressions, returned to that caller). p_oids are the feature
+-- types (bool features count 0/1), p_output the model's output type (for {"out": ...} constants).
+-- Every operator is parenthesised, so no precedence question arises.
+CREATE OR REPLACE FUNCTION db4ai._expr_sql(p_node jsonb, p_args text[], p_oids oid[], p_output oid) RETURNS text
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
     SET extra_float_digits = 3  -- float8 -> text keeps every digit (shortest exact form)
 AS $$
 DECLARE
-    v_inputs int4 := cardinality(p_coefficients) - 1;
-    v_array  boolean := p_feature_oids = ARRAY[1022]::oid[] OR p_feature_oids = ARRAY[1021]::oid[];
-    v_terms  text[] := ARRAY[]::text[];
-    v_arg    text;
-    v_sum    text;
-    v_type   text := db4ai._prediction_type(p_outputtype);
+    v_key  text;
+    v_args jsonb;
+    v_sub  text[];
+    v_i    int4;
+    v_type text;
 BEGIN
-    IF p_modeltype IS DISTINCT FROM 'linear_regression' THEN
-        RAISE EXCEPTION 'Cannot trigger prediction for model of type %', p_modeltype
-            USING ERRCODE = 'feature_not_supported';
+    IF jsonb_typeof(p_node) = 'number' THEN
+        RETURN format('%L::float8', ((p_node::text)::float8)::text);
     END IF;
-    IF v_type IS NULL THEN
-        RAISE EXCEPTION 'Cannot trigger prediction for model with oid %', p_outputtype
-            USING ERRCODE = 'feature_not_supported';
+    IF jsonb_typeof(p_node) IS DISTINCT FROM 'object' THEN
+        RETURN db4ai._corrupt_prediction(p_node);
     END IF;
-    IF v_inputs < 1 OR array_ndims(p_coefficients) <> 1 OR array_position(p_coefficients, NULL) IS NOT NULL THEN
-        RAISE EXCEPTION 'corrupted model: invalid coefficients %', p_coefficients USING ERRCODE = 'data_corrupted';
+    SELECT k INTO v_key FROM jsonb_object_keys(p_node) AS k
+     WHERE k NOT IN ('a', 'else') ORDER BY k LIMIT 1;
+    v_args := p_node -> v_key;
+    -- children of list-valued nodes (and of f/call/cast through "a"), printed in order
+    IF v_key IN ('f', 'call') THEN
+        v_args := p_node -> 'a';
     END IF;
-    IF v_array THEN
-        v_arg := format('CAST((%s) AS float8[])', p_args[1]);
-        FOR i IN 1 .. v_inputs LOOP
-            v_terms := v_terms || format('(%s)[%s] * %L::float8', v_arg, i, p_coefficients[i]::text);
-        END LOOP;
-    ELSE
-        IF cardinality(p_feature_oids) <> v_inputs THEN
-            RAISE EXCEPTION 'corrupted model: % coefficients for % features', v_inputs + 1, cardinality(p_feature_oids)
-                USING ERRCODE = 'data_corrupted';
+    IF jsonb_typeof(v_args) = 'array' AND v_key NOT IN ('xe', 'array_ok', 'case') THEN
+        SELECT coalesce(array_agg(db4ai._expr_sql(e, p_args, p_oids, p_output) ORDER BY o), ARRAY[]::text[])
+          INTO v_sub FROM jsonb_array_elements(v_args) WITH ORDINALITY AS t(e, o);
+    END IF;
+    CASE v_key
+    WHEN 'c' THEN
+        RETURN format('%L::float8', ((v_args #>> '{}')::float8)::text);
+    WHEN 'i' THEN
+        RETURN ((v_args::text)::int4)::text;
+    WHEN 'x' THEN
+        v_i := db4ai._expr_arg(v_args, p_args);
+        IF p_oids[v_i] = 16 THEN  -- bool features count as 0/1
+            RETURN format('CAST(CAST((%s) AS boolean) AS int4)', p_args[v_i]);
         END IF;
-        FOR i IN 1 .. v_inputs LOOP
-            IF p_feature_oids[i] = 16 THEN  -- bool features count as 0/1
-                v_arg := format('CAST(CAST((%s) AS boolean) AS int4)', p_args[i]);
-            ELSE
-                v_arg := format('CAST((%s) AS float8)', p_args[i]);
+        RETURN format('CAST((%s) AS float8)', p_args[v_i]);
+    WHEN 'xa' THEN
+        RETURN format('CAST((%s) AS float8[])', p_args[db4ai._expr_arg(v_args, p_args)]);
+    WHEN 'xe' THEN
+        RETURN format('(CAST((%s) AS float8[]))[%s]', p_args[db4ai._expr_arg(v_args -> 0, p_args)],
+                      ((v_args ->> 1)::int4)::text);
+    WHEN 'array_ok' THEN
+        RETURN format('(array_ndims(%1$s) = 1 AND array_lower(%1$s, 1) = 1 AND cardinality(%1$s) = %2$s)',
+                      format('CAST((%s) AS float8[])', p_args[db4ai._expr_arg(v_args -> 0, p_args)]),
+                      ((v_args ->> 1)::int4)::text);
+    WHEN '+' THEN
+        RETURN '(' || array_to_string(v_sub, ' + ') || ')';
+    WHEN '*' THEN
+        RETURN '(' || array_to_string(v_sub, ' * ') || ')';
+    WHEN '-' THEN
+        IF cardinality(v_sub) = 1 THEN
+            RETURN '(-' || v_sub[1] || ')';
+        ELSIF cardinality(v_sub) = 2 THEN
+            RETURN '(' || v_sub[1] || ' - ' || v_sub[2] || ')';
+        END IF;
+    WHEN '/' THEN
+        IF cardinality(v_sub) = 2 THEN
+            RETURN '(' || v_sub[1] || ' / ' || v_sub[2] || ')';
+        END IF;
+    WHEN '<', '<=', '>', '>=', '=', '<>' THEN
+        IF cardinality(v_sub) = 2 THEN
+            RETURN '(' || v_sub[1] || ' ' || v_key || ' ' || v_sub[2] || ')';
+        END IF;
+    WHEN 'and' THEN
+        RETURN '(' || array_to_string(v_sub, ' AND ') || ')';
+    WHEN 'or' THEN
+        RETURN '(' || array_to_string(v_sub, ' OR ') || ')';
+    WHEN 'not' THEN
+        RETURN '(NOT ' || db4ai._expr_sql(v_args, p_args, p_oids, p_output) || ')';
+    WHEN 'isnull' THEN
+        RETURN '(' || db4ai._expr_sql(v_args, p_args, p_oids, p_output) || ' IS NULL)';
+    WHEN 'f' THEN
+        IF (p_node ->> 'f') IN ('exp', 'ln', 'sqrt', 'cos', 'sin', 'abs', 'trunc', 'floor', 'ceil', 'sign',
+                                'power', 'greatest', 'least') THEN
+            RETURN format('%s(%s)', p_node ->> 'f', array_to_string(v_sub, ', '));
+        END IF;
+    WHEN 'call' THEN
+        IF (p_node ->> 'call') IN ('_input_array_error') THEN
+            RETURN format('db4ai.%I(%s)', p_node ->> 'call', array_to_string(v_sub, ', '));
+        END IF;
+    WHEN 'case' THEN
+        IF jsonb_typeof(v_args) = 'array' AND p_node ? 'else' THEN
+            SELECT string_agg(format('WHEN %s THEN %s', db4ai._expr_sql(b -> 0, p_args, p_oids, p_output),
+                                     db4ai._expr_sql(b -> 1, p_args, p_oids, p_output)), ' ' ORDER BY o)
+              INTO v_type FROM jsonb_array_elements(v_args) WITH ORDINALITY AS t(b, o);
+            RETURN format('(CASE %s ELSE %s END)', v_type, db4ai._expr_sql(p_node -> 'else', p_args, p_oids, p_output));
+        END IF;
+    WHEN 'out' THEN
+        IF jsonb_typeof(v_args) = 'string' THEN
+            RETURN format('CAST(%L AS %s)', v_args #>> '{}', format_type(p_output, NULL));
+        END IF;
+    WHEN 'cast', 'null' THEN
+        v_type := v_args #>> '{}';
+        IF v_type IN ('float4', 'float8', 'numeric', 'int2', 'int4', 'int8', 'boolean', 'text', 'float8[]') THEN
+            IF v_key = 'null' THEN
+                RETURN format('NULL::%s', v_type);
             END IF;
-            v_terms := v_terms || format('%s * %L::float8', v_arg, p_coefficients[i]::text);
-        END LOOP;
-    END IF;
-    v_sum := array_to_string(v_terms || format('%L::float8', p_coefficients[v_inputs + 1]::text), ' + ');
-    IF v_array THEN
-        v_sum := format('CASE WHEN %1$s IS NULL THEN NULL::float8 '
-                        'WHEN array_ndims(%1$s) = 1 AND array_lower(%1$s, 1) = 1 AND cardinality(%1$s) = %2$s THEN %3$s '
-                        'ELSE db4ai._input_array_error(%2$s, %1$s) END', v_arg, v_inputs, v_sum);
-    END IF;
-    RETURN CASE v_type
-        WHEN 'float8'  THEN format('(%s)', v_sum)
-        WHEN 'float4'  THEN format('CAST((%s) AS float4)', v_sum)
-        WHEN 'numeric' THEN format('CAST((%s) AS numeric)', v_sum)
-        WHEN 'boolean' THEN format('((%s) <> 0)', v_sum)
-        ELSE format('CAST(trunc(%s) AS %s)', v_sum, v_type)  -- C's cast truncates toward zero
-    END;
+            RETURN format('CAST(%s AS %s)', db4ai._expr_sql(p_node -> 'a', p_args, p_oids, p_output), v_type);
+        END IF;
+    WHEN 'arr' THEN
+        IF cardinality(v_sub) = 0 THEN
+            RETURN '''{}''::float8[]';
+        END IF;
+        RETURN format('ARRAY[%s]::float8[]', array_to_string(v_sub, ', '));
+    ELSE
+        NULL;
+    END CASE;
+    RETURN db4ai._corrupt_prediction(p_node);
 END
 $$;
 
--- What PREDICT BY <model> (FEATURES <exprs>) becomes through the Python shim.
-CREATE OR REPLACE FUNCTION db4ai.predict_model_sql(p_model text, p_features text[]) RETURNS text
+-- The SQL type a stored prediction returns ("output": the target's own type).
+CREATE OR REPLACE FUNCTION db4ai._prediction_returns(p_prediction jsonb, p_outputtype oid) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN p_prediction ->> 'returns' = 'output' THEN format_type(p_outputtype, NULL)
+        WHEN p_prediction ->> 'returns' IN ('float4', 'float8', 'numeric', 'int2', 'int4', 'int8', 'boolean', 'text',
+                                            'float8[]') THEN p_prediction ->> 'returns'
+    END
+$$;
+
+-- Number and SQL types of a model's arguments: one float8[] for an array feature, else one per feature.
+CREATE OR REPLACE FUNCTION db4ai._prediction_arg_types(p_feature_oids oid[]) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN p_feature_oids IN (ARRAY[1022]::oid[], ARRAY[1021]::oid[]) THEN ARRAY['float8[]']
+        ELSE ARRAY(SELECT CASE WHEN o = 16 THEN 'boolean' ELSE 'float8' END
+                     FROM unnest(p_feature_oids) WITH ORDINALITY AS t(o, i) ORDER BY i)
+    END
+$$;
+
+-- A stored model for prediction (the missing-model error is openGauss's text).
+CREATE OR REPLACE FUNCTION db4ai._predictable_model(p_model text, p_features text[]) RETURNS db4ai.gs_model_warehouse
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m        record;
+    m        db4ai.gs_model_warehouse%ROWTYPE;
     v_inputs int4;
 BEGIN
-    SELECT modeltype, coefficients, feature_oids, outputtype INTO m
-      FROM db4ai.gs_model_warehouse WHERE modelname = p_model::name;
+    PERFORM db4ai._check_model_name(p_model);
+    SELECT * INTO m FROM db4ai.gs_model_warehouse WHERE modelname = p_model::name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'No model found with name %', p_model
             USING ERRCODE = 'undefined_object', HINT = 'gs_model_warehouse lists the stored models.';
     END IF;
-    v_inputs := CASE WHEN m.feature_oids IN (ARRAY[1022]::oid[], ARRAY[1021]::oid[]) THEN 1
-                     ELSE cardinality(m.coefficients) - 1 END;
+    IF m.prediction IS NULL OR db4ai._prediction_returns(m.prediction, m.outputtype) IS NULL THEN
+        RAISE EXCEPTION 'Cannot trigger prediction for model with oid %', m.outputtype
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    v_inputs := cardinality(db4ai._prediction_arg_types(m.feature_oids));
     IF coalesce(cardinality(p_features), 0) <> v_inputs THEN
         RAISE EXCEPTION 'Invalid number of features for prediction, provided %, expected %',
             coalesce(cardinality(p_features), 0), v_inputs
             USING ERRCODE = 'feature_not_supported';
     END IF;
-    RETURN db4ai._prediction_sql(m.modeltype, m.coefficients, m.feature_oids, m.outputtype, p_features);
+    RETURN m;
+END
+$$;
+
+-- The SQL expression predicting with a stored model from the given feature expressions.
+CREATE OR REPLACE FUNCTION db4ai.predict_model_sql(p_model text, p_features text[]) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m db4ai.gs_model_warehouse%ROWTYPE := db4ai._predictable_model(p_model, p_features);
+BEGIN
+    RETURN format('CAST(%s AS %s)', db4ai._expr_sql(m.prediction -> 'expr', p_features, m.feature_oids, m.outputtype),
+                  db4ai._prediction_returns(m.prediction, m.outputtype));
 END
 $$;
 COMMENT ON FUNCTION db4ai.predict_model_sql(text, text[]) IS
     'db4ai: the SQL expression predicting with a stored model from the given feature expressions';
 
--- Generic entry point: the model's linear value for plain float8 features. It looks the model up
--- on every call; for speed call the model's own function (gs_model_warehouse.predict_function).
+-- What PREDICT BY <model> (FEATURES <exprs>) becomes through the Python shim: a call of the model's
+-- generated function (PostgreSQL inlines it), each feature cast to the argument's type as the
+-- expression would cast it. Printing happens once, when the model is stored.
+CREATE OR REPLACE FUNCTION db4ai._predict_by_sql(p_model text, p_features text[]) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m       db4ai.gs_model_warehouse%ROWTYPE := db4ai._predictable_model(p_model, p_features);
+    v_types text[] := db4ai._prediction_arg_types(m.feature_oids);
+BEGIN
+    IF m.predict_function IS NULL THEN  -- its function was dropped by hand: print the expression instead
+        RETURN db4ai.predict_model_sql(p_model, p_features);
+    END IF;
+    RETURN format('db4ai.%I(%s)', m.predict_function,
+                  (SELECT string_agg(format('CAST((%s) AS %s)', f, v_types[i]), ', ' ORDER BY i)
+                     FROM unnest(p_features) WITH ORDINALITY AS t(f, i)));
+END
+$$;
+
+-- Generic entry point: the linear value of a linear-family model for plain float8 features. It
+-- looks the model up on every call; for speed call the model's own function (predict_function).
 CREATE OR REPLACE FUNCTION db4ai.predict_by_float8(p_model text, VARIADIC p_features float8[]) RETURNS float8
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_coef   float8[];
+    v_type   text;
     v_inputs int4;
     v_sum    float8 := 0;
 BEGIN
-    SELECT coefficients INTO v_coef FROM db4ai.gs_model_warehouse WHERE modelname = p_model::name;
+    SELECT coefficients, modeltype INTO v_coef, v_type FROM db4ai.gs_model_warehouse WHERE modelname = p_model::name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'No model found with name %', p_model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF v_coef IS NULL THEN
+        RAISE EXCEPTION 'model % (%) has no linear coefficients', p_model, v_type
+            USING ERRCODE = 'feature_not_supported', HINT = format('Use db4ai.%I(...) or PREDICT BY.', p_model || '_pred');
     END IF;
     v_inputs := cardinality(v_coef) - 1;
     IF cardinality(p_features) <> v_inputs THEN
@@ -155,64 +308,112 @@ BEGIN
 END
 $$;
 
+-- The generated function's name for a model: "<model>_pred", like PREDICT BY's default column name;
+-- names too long for that keep a hash of the model name to stay distinct.
+CREATE OR REPLACE FUNCTION db4ai._prediction_function_name(p_model name) RETURNS name
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_base text := p_model || '_pred';
+BEGIN
+    IF octet_length(v_base) > 63 THEN
+        v_base := p_model;
+        WHILE octet_length(v_base) > 49 LOOP
+            v_base := left(v_base, -1);
+        END LOOP;
+        v_base := v_base || '_' || left(md5(p_model), 8) || '_pred';
+    END IF;
+    RETURN v_base;
+END
+$$;
+
+-- Argument list of a generated function: the feature names when they make distinct identifiers
+-- (what \df shows and what named notation uses), else x1..xn.
+CREATE OR REPLACE FUNCTION db4ai._prediction_signature(p_feature_names text[], p_types text[], p_named boolean)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(CASE WHEN p_named THEN format('%I %s', n, t) ELSE t END, ', ' ORDER BY i)
+      FROM (SELECT i, p_types[i] AS t,
+                   CASE WHEN cardinality(p_types) = cardinality(p_feature_names)
+                             AND (SELECT count(DISTINCT x) FROM unnest(p_feature_names) x
+                                   WHERE x IS NOT NULL AND x <> '' AND octet_length(x) <= 63) = cardinality(p_types)
+                        THEN p_feature_names[i] ELSE 'x' || i END AS n
+              FROM generate_subscripts(p_types, 1) AS i) a
+$$;
+
+-- Create the prediction function of a stored model row (its name already chosen). Runs as the
+-- installer inside the trigger (and in the upgrade below); not callable by PUBLIC.
+CREATE OR REPLACE FUNCTION db4ai._create_prediction_function(m db4ai.gs_model_warehouse) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_types  text[] := db4ai._prediction_arg_types(m.feature_oids);
+    v_return text := db4ai._prediction_returns(m.prediction, m.outputtype);
+    v_body   text;
+BEGIN
+    v_body := 'SELECT CAST(' || db4ai._expr_sql(m.prediction -> 'expr',
+                                                 ARRAY(SELECT '$' || i FROM generate_subscripts(v_types, 1) AS i),
+                                                 m.feature_oids, m.outputtype)
+              || ' AS ' || v_return || ')';
+    BEGIN
+        EXECUTE format('CREATE FUNCTION db4ai.%I(%s) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+                       m.predict_function, db4ai._prediction_signature(m.feature_names, v_types, true),
+                       v_return, v_body);
+    EXCEPTION WHEN duplicate_function THEN  -- a function of that name was made concurrently
+        RAISE EXCEPTION 'cannot store model "%": its prediction function db4ai.% already exists',
+            m.modelname, quote_ident(m.predict_function)
+            USING ERRCODE = 'duplicate_function', HINT = 'Choose another model name.';
+    END;
+    EXECUTE format('COMMENT ON FUNCTION db4ai.%I(%s) IS %L', m.predict_function, array_to_string(v_types, ', '),
+                   format('db4ai: predicts with model %s', m.modelname));
+    EXECUTE format('GRANT EXECUTE ON FUNCTION db4ai.%I(%s) TO PUBLIC', m.predict_function, array_to_string(v_types, ', '));
+END
+$$;
+REVOKE ALL ON FUNCTION db4ai._create_prediction_function(db4ai.gs_model_warehouse) FROM PUBLIC;
+
 -- Keeps each model's prediction function in step with its warehouse row. SECURITY DEFINER because
 -- ordinary roles store models but may not create functions in schema db4ai; it is narrow: the
 -- function's name is derived from the model name (quoted with %I), its body only from the row's
--- numbers (weights, type OIDs) through db4ai._prediction_sql with $n placeholders.
--- BEFORE INSERT names the function; AFTER INSERT (past the unique check on modelname) creates it;
--- AFTER DELETE drops it.
+-- prediction tree through the whitelisting printer db4ai._expr_sql, over $n placeholders.
+-- BEFORE INSERT names the function and refuses a name already taken (a function of that name with
+-- other arguments would overload it and make DROP ambiguous); AFTER INSERT (past the unique check on
+-- modelname) creates it; AFTER DELETE drops it by its full signature.
 CREATE OR REPLACE FUNCTION db4ai._model_function_sync() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_base   text;
-    v_args   text[] := ARRAY[]::text[];
-    v_types  text;
-    v_inputs int4;
-    v_array  boolean;
 BEGIN
     IF TG_OP = 'DELETE' THEN
         IF OLD.predict_function IS NOT NULL THEN
-            EXECUTE format('DROP FUNCTION IF EXISTS db4ai.%I', OLD.predict_function);
+            EXECUTE format('DROP FUNCTION IF EXISTS db4ai.%I(%s)', OLD.predict_function,
+                           array_to_string(db4ai._prediction_arg_types(OLD.feature_oids), ', '));
         END IF;
         RETURN OLD;
     END IF;
     IF TG_WHEN = 'BEFORE' THEN
         NEW.predict_function := NULL;
-        IF NEW.modeltype IS DISTINCT FROM 'linear_regression' OR db4ai._prediction_type(NEW.outputtype) IS NULL
-           OR NEW.coefficients IS NULL OR NEW.feature_oids IS NULL THEN
+        IF NEW.prediction IS NULL OR NEW.feature_oids IS NULL
+           OR db4ai._prediction_returns(NEW.prediction, NEW.outputtype) IS NULL THEN
             RETURN NEW;  -- nothing a SQL function can predict with
         END IF;
-        -- "<model>_pred", like PREDICT BY's default column name; long names keep a hash to stay unique
-        v_base := NEW.modelname || '_pred';
-        IF octet_length(v_base) > 63 THEN
-            v_base := NEW.modelname;
-            WHILE octet_length(v_base) > 49 LOOP
-                v_base := left(v_base, -1);
-            END LOOP;
-            v_base := v_base || '_' || left(md5(NEW.modelname), 8) || '_pred';
+        IF EXISTS (SELECT 1 FROM db4ai.gs_model_warehouse WHERE modelname = NEW.modelname) THEN
+            RETURN NEW;  -- the unique key refuses it with openGauss's "already exists"
         END IF;
-        NEW.predict_function := v_base;
+        NEW.predict_function := db4ai._prediction_function_name(NEW.modelname);
+        IF EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = 'db4ai'::regnamespace AND proname = NEW.predict_function) THEN
+            RAISE EXCEPTION 'cannot store model "%": its prediction function db4ai.% already exists',
+                NEW.modelname, quote_ident(NEW.predict_function)
+                USING ERRCODE = 'duplicate_function', HINT = 'Choose another model name.';
+        END IF;
         RETURN NEW;
     END IF;
-    IF NEW.predict_function IS NULL THEN
-        RETURN NULL;
+    IF NEW.predict_function IS NOT NULL THEN
+        PERFORM db4ai._create_prediction_function(NEW);
     END IF;
-    v_array := NEW.feature_oids IN (ARRAY[1022]::oid[], ARRAY[1021]::oid[]);
-    v_inputs := CASE WHEN v_array THEN 1 ELSE cardinality(NEW.feature_oids) END;
-    SELECT string_agg(CASE WHEN v_array THEN 'float8[]' WHEN NEW.feature_oids[i] = 16 THEN 'boolean' ELSE 'float8' END,
-                      ', ' ORDER BY i),
-           array_agg('$' || i ORDER BY i)
-      INTO v_types, v_args
-      FROM generate_series(1, v_inputs) AS i;
-    EXECUTE format('CREATE FUNCTION db4ai.%I(%s) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
-                   NEW.predict_function, v_types, db4ai._prediction_type(NEW.outputtype),
-                   'SELECT ' || db4ai._prediction_sql(NEW.modeltype, NEW.coefficients, NEW.feature_oids,
-                                                      NEW.outputtype, v_args));
-    EXECUTE format('COMMENT ON FUNCTION db4ai.%I(%s) IS %L', NEW.predict_function, v_types,
-                   format('db4ai: predicts with model %s', NEW.modelname));
-    EXECUTE format('GRANT EXECUTE ON FUNCTION db4ai.%I(%s) TO PUBLIC', NEW.predict_function, v_types);
     RETURN NULL;
 END
 $$;
@@ -224,3 +425,63 @@ CREATE OR REPLACE TRIGGER model_function_name
 CREATE OR REPLACE TRIGGER model_function_sync
     AFTER INSERT OR DELETE ON db4ai.gs_model_warehouse
     FOR EACH ROW EXECUTE FUNCTION db4ai._model_function_sync();
+
+-- Upgrade from 0.1: linear models stored before prediction trees existed get theirs (the same
+-- arithmetic the 0.1 code generated: x·w + bias, converted to the target's type), so that
+-- PREDICT BY, predict_model_sql and their functions keep working.
+CREATE OR REPLACE FUNCTION db4ai._linear_prediction_tree(p_coefficients float8[], p_feature_oids oid[], p_outputtype oid)
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH t AS (
+        SELECT cardinality(p_coefficients) - 1 AS n,
+               p_feature_oids IN (ARRAY[1022]::oid[], ARRAY[1021]::oid[]) AS arr,
+               db4ai._prediction_type(p_outputtype) AS ty
+    ), s AS (
+        SELECT t.*, jsonb_build_object('+', (
+                   SELECT jsonb_agg(jsonb_build_object('*', jsonb_build_array(
+                              CASE WHEN t.arr THEN jsonb_build_object('xe', jsonb_build_array(1, i))
+                                   ELSE jsonb_build_object('x', i) END,
+                              to_jsonb(p_coefficients[i]))) ORDER BY i)
+                     FROM generate_series(1, t.n) AS i) || jsonb_build_array(to_jsonb(p_coefficients[t.n + 1]))) AS v
+          FROM t
+    ), g AS (
+        SELECT s.*, CASE WHEN s.arr THEN jsonb_build_object(
+                   'case', jsonb_build_array(
+                       jsonb_build_array(jsonb_build_object('isnull', jsonb_build_object('xa', 1)), jsonb_build_object('null', 'float8')),
+                       jsonb_build_array(jsonb_build_object('array_ok', jsonb_build_array(1, s.n)), s.v)),
+                   'else', jsonb_build_object('call', '_input_array_error',
+                                              'a', jsonb_build_array(jsonb_build_object('i', s.n), jsonb_build_object('xa', 1))))
+               ELSE s.v END AS e
+          FROM s
+    )
+    SELECT CASE WHEN g.ty IS NULL THEN NULL ELSE jsonb_build_object('returns', g.ty, 'expr',
+        CASE g.ty
+            WHEN 'float8' THEN g.e
+            WHEN 'boolean' THEN jsonb_build_object('<>', jsonb_build_array(g.e, 0))
+            WHEN 'float4' THEN jsonb_build_object('cast', 'float4', 'a', g.e)
+            WHEN 'numeric' THEN jsonb_build_object('cast', 'numeric', 'a', g.e)
+            ELSE jsonb_build_object('cast', g.ty, 'a', jsonb_build_object('f', 'trunc', 'a', jsonb_build_array(g.e)))
+        END) END
+      FROM g
+$$;
+
+DO $db4ai$
+DECLARE
+    m db4ai.gs_model_warehouse;
+BEGIN
+    FOR m IN SELECT * FROM db4ai.gs_model_warehouse
+              WHERE prediction IS NULL AND modeltype = 'linear_regression' AND coefficients IS NOT NULL LOOP
+        IF m.predict_function IS NOT NULL THEN  -- 0.1's function: unnamed arguments, its own printer
+            EXECUTE format('DROP FUNCTION IF EXISTS db4ai.%I(%s)', m.predict_function,
+                           array_to_string(db4ai._prediction_arg_types(m.feature_oids), ', '));
+        END IF;
+        m.prediction := db4ai._linear_prediction_tree(m.coefficients, m.feature_oids, m.outputtype);
+        UPDATE db4ai.gs_model_warehouse SET prediction = m.prediction WHERE modelname = m.modelname;
+        IF m.predict_function IS NOT NULL AND m.prediction IS NOT NULL THEN
+            PERFORM db4ai._create_prediction_function(m);
+        END IF;
+    END LOOP;
+END
+$db4ai$;

@@ -37,10 +37,15 @@ CREATE TABLE IF NOT EXISTS db4ai.gs_model_warehouse (
     coefficients          float8[],       -- weights, bias last: the same numbers as in modeldata
     snapshot_ids          bigint[],       -- db4ai.snapshot ids of the snapshots trained on
     predict_function      name,           -- db4ai.<this>(features...) predicts with this model
+    prediction            jsonb,          -- the prediction as an expression tree (sql/model/predict.sql)
+    details               text[],         -- the algorithm's own gs_explain_model lines ("label: value")
     CONSTRAINT gs_model_warehouse_pkey PRIMARY KEY (modelname)
 );
+-- Columns added after 0.1 (install.sql over an older install is an upgrade).
+ALTER TABLE db4ai.gs_model_warehouse ADD COLUMN IF NOT EXISTS prediction jsonb;
+ALTER TABLE db4ai.gs_model_warehouse ADD COLUMN IF NOT EXISTS details text[];
 COMMENT ON TABLE db4ai.gs_model_warehouse IS
-    'db4ai model warehouse: openGauss gs_model_warehouse columns plus feature_names, feature_oids, coefficients, snapshot_ids, predict_function';
+    'db4ai model warehouse: openGauss gs_model_warehouse columns plus feature_names, feature_oids, coefficients, snapshot_ids, predict_function, prediction, details';
 
 -- BigQuery's ML.TRAINING_INFO shows why: one row per training pass.
 CREATE TABLE IF NOT EXISTS db4ai.gs_model_training_log (
@@ -48,11 +53,30 @@ CREATE TABLE IF NOT EXISTS db4ai.gs_model_training_log (
     pass          int4   NOT NULL,
     loss          float8,            -- total test loss of the weights frozen at the start of the pass (NULL in pass 0)
     delta_loss    float8,            -- |previous loss - loss| (NULL in passes 0 and 1)
-    learning_rate float8 NOT NULL,   -- the rate used in this pass
+    learning_rate float8,            -- the rate used in this pass (NULL for algorithms without one)
     elapsed       float8 NOT NULL,   -- seconds since training started, at the end of the pass
     PRIMARY KEY (modelname, pass)
 );
 COMMENT ON TABLE db4ai.gs_model_training_log IS 'db4ai: per-pass training log of each stored model';
+ALTER TABLE db4ai.gs_model_training_log ALTER COLUMN learning_rate DROP NOT NULL;
+
+-- Model names are PostgreSQL names: refuse what would be silently truncated to 63 bytes (two long
+-- names would otherwise address the same model) or could not be printed on one line.
+CREATE OR REPLACE FUNCTION db4ai._check_model_name(p_model text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF octet_length(p_model) > 63 THEN
+        RAISE EXCEPTION 'model name too long: "%"', p_model
+            USING ERRCODE = 'name_too_long', HINT = 'Model names have at most 63 bytes.';
+    END IF;
+    IF p_model ~ '[\x01-\x1f]' THEN
+        RAISE EXCEPTION 'model name must not contain control characters: %', quote_literal(p_model)
+            USING ERRCODE = 'invalid_name';
+    END IF;
+END
+$$;
 
 -- True when the current role may manage a model owned by p_owner. The owner's role may have
 -- been dropped since (modelowner is a plain oid), then only superusers may.
@@ -67,16 +91,17 @@ AS $$
 $$;
 
 -- Any role may INSERT its own rows, and storing a row generates its prediction function (as the
--- installer, from numbers only): bound what a hand-written row can ask for.
+-- installer, from a tree that the printer checks node by node): bound what a hand-written row can
+-- ask for. The constraint is re-created on every install so that upgrades get its current form.
 DO $db4ai$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'gs_model_warehouse_model_shape'
-                   AND conrelid = 'db4ai.gs_model_warehouse'::regclass) THEN
-        ALTER TABLE db4ai.gs_model_warehouse ADD CONSTRAINT gs_model_warehouse_model_shape CHECK (
-            modeldata IS NOT NULL AND coefficients IS NOT NULL AND array_ndims(coefficients) = 1
-            AND cardinality(coefficients) BETWEEN 1 AND 100001
-            AND (feature_oids IS NULL OR cardinality(feature_oids) <= 100000));
-    END IF;
+    ALTER TABLE db4ai.gs_model_warehouse DROP CONSTRAINT IF EXISTS gs_model_warehouse_model_shape;
+    ALTER TABLE db4ai.gs_model_warehouse ADD CONSTRAINT gs_model_warehouse_model_shape CHECK (
+        modeldata IS NOT NULL
+        AND octet_length(modelname::text) > 0 AND modelname::text !~ '[\x01-\x1f]'
+        AND (coefficients IS NULL OR (array_ndims(coefficients) = 1 AND cardinality(coefficients) BETWEEN 1 AND 100001))
+        AND (feature_oids IS NULL OR cardinality(feature_oids) <= 100000)
+        AND (prediction IS NULL OR (jsonb_typeof(prediction) = 'object' AND octet_length(prediction::text) <= 67108864)));
 END
 $db4ai$;
 

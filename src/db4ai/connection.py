@@ -149,7 +149,7 @@ def _one_statement_sql(conn: Any, query: Any) -> Any:
 
 def _render(conn: Any, stmt: Query) -> str:
     """PostgreSQL text of a query: PREDICT BY replaced by the model's SQL expression."""
-    return dialect.render_query(stmt, lambda call: models.prediction_sql(conn, call.model, call.features))
+    return dialect.render_query(stmt, lambda call: models.predict_by_sql(conn, call.model, call.features))
 
 
 class Connection(psycopg.Connection[Any]):

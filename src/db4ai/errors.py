@@ -89,11 +89,20 @@ class DependencyError(Error):
     sqlstate = "2BP01"
 
 
+class TrainingWarning(UserWarning):
+    """A model was stored, but something about its training deserves attention (e.g. it diverged)."""
+
+
 _BY_SQLSTATE: dict[str, type[Error]] = {
     cls.sqlstate: cls  # type: ignore[misc]
     for cls in (ParseError, InvalidParameter, FeatureError, DataError, ObjectExists,
                 ObjectNotFound, PrivilegeError, DependencyError)
 }
+_BY_SQLSTATE.update({
+    "42723": ObjectExists,  # duplicate_function: a model's prediction function name is taken
+    "42622": InvalidParameter,  # name_too_long
+    "XX001": DataError,  # data_corrupted: a stored model that cannot be read
+})
 
 
 def from_server_error(err: psycopg.Error) -> Error | None:
@@ -122,5 +131,6 @@ __all__ = [
     "ObjectNotFound",
     "ParseError",
     "PrivilegeError",
+    "TrainingWarning",
     "from_server_error",
 ]

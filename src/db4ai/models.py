@@ -1,17 +1,28 @@
 """CREATE MODEL, EXPLAIN CREATE MODEL, PREDICT BY and DROP MODEL: the orchestration.
 
-A CREATE MODEL flows one way (DESIGN §2): check the statement (openGauss's texts) -> resolve the
-hyperparameters -> ``SELECT target, features FROM ...`` -> read the rows into numpy once through
-:mod:`db4ai.data` (NULL rows discarded and counted) -> train -> one transaction that stores the
-model and its training log. Nothing is written before that transaction, so a training that fails
-or is interrupted leaves the warehouse as it was.
+A CREATE MODEL flows one way (DESIGN §2), the same for every algorithm (each honours
+:mod:`db4ai.algorithms.base`; nothing here knows an algorithm by name):
+
+1. plan: check the statement (openGauss's texts), resolve the hyperparameters, build
+   ``SELECT target, features FROM ...``;
+2. inputs: the algorithm checks the query's column types; lineage (which snapshots it reads) is
+   taken and those snapshots are held against PURGE until the model is stored;
+3. target: classification targets are numbered in order of appearance (:mod:`db4ai.targets`);
+4. train: the algorithm reads the rows through :mod:`db4ai.data` (NULL rows discarded and counted)
+   and returns the model with its scores and per-pass log;
+5. store: one transaction stores the model, its prediction expression and its training log.
+
+Nothing is written before that transaction, so a training that fails or is interrupted leaves the
+warehouse as it was.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,36 +30,36 @@ import psycopg
 from psycopg import sql
 from psycopg.types.string import TextLoader
 
-from . import algorithms, warehouse
+from . import algorithms, targets, warehouse
 from .algorithms import hyperparameters as hyper
-from .algorithms.gd_input import InputColumn
+from .algorithms.base import Algorithm, InputColumn, Inputs, Signature, Target, TargetKind, Trained
 from .dialect.statements import CreateModel
-from .errors import DataError, FeatureError, InvalidParameter
-from .optim import PassRecord, verbose_line
+from .errors import DataError, FeatureError, InvalidParameter, TrainingWarning
+from .optim import PassRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import Cache
 
 NAN_WARNING = "Training warning: weights are out of range, try again with another hyperparameter configuration"
+DIVERGED_DETAIL = "warning: training diverged (weights out of range); predictions are not meaningful"
 
 
 @dataclass(frozen=True)
 class _Plan:
     """A checked CREATE MODEL: algorithm, hyperparameters and the training query."""
 
-    algorithm: algorithms.Algorithm
-    implementation: Any
+    algorithm: Algorithm
     hyperparameters: dict[str, hyper.Value]
     query: str
 
 
-def _check_clauses(stmt: CreateModel, algorithm: algorithms.Algorithm) -> None:
+def _check_clauses(stmt: CreateModel, supervised: bool) -> None:
     """openGauss's parse-time rules for FEATURES and TARGET (spec §3.2)."""
     if stmt.features_star:
         raise InvalidParameter("FEATURES clause cannot be *")
     if stmt.target_star:
         raise InvalidParameter("TARGET clause cannot be *")
-    if algorithm.supervised:
+    if supervised:
         if not stmt.features:
             raise InvalidParameter("Supervised ML algorithms require FEATURES clause")
         if not stmt.target:
@@ -63,23 +74,26 @@ def training_query(conn: psycopg.Connection, stmt: CreateModel) -> str:
     """``SELECT (<target>) AS "target", (<f1>) AS "f1", ... FROM <from>``: target first.
 
     The expressions are the user's SQL and run with the caller's privileges; the aliases are
-    ours, so that every column has a distinct name.
+    ours, so that every column has a distinct name. Without FEATURES (unsupervised algorithms
+    only) the features are every column of the FROM list, as openGauss does.
     """
     items: list[sql.Composable] = []
     for item in stmt.target or ():
         items.append(sql.SQL("({}) AS {}").format(sql.SQL(item.sql), sql.Identifier("target")))  # type: ignore[arg-type]
     for i, item in enumerate(stmt.features or (), start=1):
         items.append(sql.SQL("({}) AS {}").format(sql.SQL(item.sql), sql.Identifier(f"f{i}")))  # type: ignore[arg-type]
-    query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(items), sql.SQL(stmt.from_sql))  # type: ignore[arg-type]
+    select = sql.SQL(", ").join(items) if items else sql.SQL("*")
+    query = sql.SQL("SELECT {} FROM {}").format(select, sql.SQL(stmt.from_sql))  # type: ignore[arg-type]
     return query.as_string(conn)
 
 
 def _plan(conn: psycopg.Connection, stmt: CreateModel) -> _Plan:
-    algorithm = algorithms.get(stmt.algorithm)
-    _check_clauses(stmt, algorithm)
-    implementation = algorithms.implementation(algorithm)
-    values = hyper.resolve(implementation.HYPERPARAMETERS, stmt.params)
-    return _Plan(algorithm, implementation, values, training_query(conn, stmt))
+    warehouse.check_name(stmt.name)
+    registered = algorithms.get(stmt.algorithm)
+    _check_clauses(stmt, registered.supervised)
+    algorithm = algorithms.implementation(registered)
+    values = hyper.resolve(algorithm.hyperparameters, stmt.params)
+    return _Plan(algorithm, values, training_query(conn, stmt))
 
 
 def _describe(conn: psycopg.Connection, query: str) -> list[InputColumn]:
@@ -123,8 +137,82 @@ def _snapshot_ids(conn: psycopg.Connection, query: str) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def _notice(conn: psycopg.Connection, message: str) -> None:
-    conn.execute("SELECT db4ai.notice(%s)", (message,))
+_SNAPSHOT_LOCK = sql.SQL("SELECT pg_advisory_lock_shared(hashtextextended('db4ai snapshot id ' || id, 0))"
+                         " FROM unnest({}::int8[]) AS id ORDER BY id")
+
+
+@contextmanager
+def _holding_snapshots(conn: psycopg.Connection, ids: Sequence[int]) -> Iterator[list[int]]:
+    """Hold the snapshots a training reads against PURGE until the model is stored.
+
+    PURGE takes the same key exclusively (sql/snapshot/storage.sql ``_get_snapshot``), so it waits
+    for this training, then finds the stored model and refuses; derivations take it shared and do
+    not wait. The locks live on a connection of their own, closed when the training ends however it
+    ends (a lost client ends that session too), so the caller's transaction state never matters.
+    """
+    if not ids:
+        yield []
+        return
+    from .data._parallel import sibling_conninfo
+
+    with psycopg.connect(sibling_conninfo(conn), autocommit=True) as holder:
+        holder.execute(_SNAPSHOT_LOCK.format(sql.Literal(list(ids))))
+        yield list(ids)
+
+
+@dataclass
+class _Training:
+    """A :class:`~db4ai.algorithms.base.TrainingData`: the rows of one CREATE MODEL, read through
+    :mod:`db4ai.data`, with the target encoded, NOTICEs and per-pass reports."""
+
+    conn: psycopg.Connection
+    query: str
+    inputs: Inputs
+    target: Target | None
+    hyperparameters: dict[str, hyper.Value]
+    start: float
+    cache: "Cache | None" = None
+    parallel: int = 2
+    encoder: targets.StreamEncoder | None = None
+    on_pass: Callable[[PassRecord], None] | None = None
+    read_seconds: float = 0.0
+    _rows: int = 0
+    _discarded: int = 0
+    _passes: list[PassRecord] = field(default_factory=list)
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        from . import data  # the data layer pulls in its own dependencies; load it when training
+
+        started = time.monotonic()
+        rows = discarded = 0
+        for chunk in data.stream_matrix(self.conn, self.query, cache=self.cache, parallel=self.parallel):
+            discarded += chunk.discarded
+            values = chunk.values
+            if self.encoder is not None and len(values):
+                values = values.copy() if not values.flags.writeable else values
+                values[:, 0] = self.encoder(values[:, 0])
+            rows += len(values)
+            yield values
+        self._rows, self._discarded = rows, discarded
+        self.read_seconds += time.monotonic() - started
+        if self.encoder is not None and self.target is not None:
+            self.target = Target(self.target.column, self.encoder.categories)
+
+    @property
+    def rows(self) -> int:
+        return self._rows
+
+    @property
+    def discarded(self) -> int:
+        return self._discarded
+
+    def notice(self, message: str) -> None:
+        self.conn.execute("SELECT db4ai.notice(%s)", (message,))
+
+    def progress(self, record: PassRecord) -> None:
+        self._passes.append(record)
+        if self.on_pass is not None:
+            self.on_pass(record)
 
 
 def create_model(
@@ -143,77 +231,93 @@ def create_model(
     a plain table of several chunks read outside a transaction (all on one exported snapshot).
     """
     plan = _plan(conn, stmt)
-    if warehouse.exists(conn, stmt.name):
+    algorithm = plan.algorithm
+    if not stmt.replace and warehouse.exists(conn, stmt.name):
         raise warehouse.exists_error(stmt.name)
     hp = dict(plan.hyperparameters)
-    hp["seed"] = hyper.effective_seed(int(hp["seed"]))
+    if "seed" in hp:
+        hp["seed"] = hyper.effective_seed(int(hp["seed"]))
     columns = _describe(conn, plan.query)
-    target, features = columns[0], columns[1:]
-    plan.implementation.check_input(target, features)
+    target_column = columns[0] if algorithm.supervised else None
+    inputs = algorithm.check_input(target_column, columns[1:] if algorithm.supervised else columns)
+    with _holding_snapshots(conn, _snapshot_ids(conn, plan.query)) as snapshot_ids:
+        encoding = targets.encode(conn, plan.query, algorithm.target, target_column, inputs.columns,
+                                  algorithm.max_categories)
+        training = _Training(
+            conn=conn, query=encoding.query, inputs=inputs,
+            target=None if target_column is None else Target(target_column, encoding.categories),
+            hyperparameters=hp, start=time.monotonic(), cache=cache, parallel=parallel,
+            encoder=encoding.encoder, on_pass=on_pass,
+        )
+        trained = algorithm.train(training)
+        if training.rows == 0:
+            raise DataError("Input data is empty")
+        if training.target is not None and algorithm.target in (TargetKind.BINARY, TargetKind.CATEGORICAL):
+            targets.check_count(training.target.categories or ())
+        warehouse.store(conn, _record(stmt, plan, training, trained, snapshot_ids), replace=stmt.replace)
 
-    from . import data  # the data layer pulls in its own dependencies; load it when training
 
-    started = time.monotonic()
-    builder = None
-    discarded = 0
-    for chunk in data.stream_matrix(conn, plan.query, cache=cache, parallel=parallel):  # scan order, bounded memory
-        discarded += chunk.discarded
-        if len(chunk) == 0:
-            continue
-        if builder is None:
-            builder = plan.implementation.BatchBuilder(
-                chunk.values.shape[1] - 1, int(hp["batch_size"]), track_scales=hp["optimizer"] == "ngd"
-            )
-        builder.add(chunk.values)
-    if builder is None:
-        raise DataError("Input data is empty")
-    batches = builder.finish()
-    rows = builder.rows
-    read_seconds = time.monotonic() - started
-
-    def report(record: PassRecord) -> None:
-        if hp["verbose"] and record.pass_no > 0:
-            _notice(conn, verbose_line(record, float(hp["tolerance"]), rows))
-        if on_pass is not None:
-            on_pass(record)
-
-    train_started = time.monotonic()
-    fit = plan.implementation.fit(batches, hp, start=started, on_pass=report)
-    train_seconds = time.monotonic() - train_started
-    if not (np.all(np.isfinite(fit.weights)) and np.all(np.isfinite(warehouse.float4_values(list(fit.scores.values()))))):
-        _notice(conn, NAN_WARNING)  # openGauss stores the model anyway, with this notice
-
-    table = plan.implementation.HYPERPARAMETERS
-    model = warehouse.ModelData(
-        algorithm=plan.algorithm.name,
-        weights=fit.weights,
-        feature_names=tuple(item.label for item in stmt.features or ()),
-        feature_oids=tuple(c.type_oid for c in features),
-        output_oid=target.type_oid,
+def _record(stmt: CreateModel, plan: _Plan, training: _Training, trained: Trained,
+            snapshot_ids: Sequence[int]) -> warehouse.ModelRecord:
+    """The warehouse row of a trained model."""
+    algorithm = plan.algorithm
+    hp = training.hyperparameters
+    inputs = training.inputs
+    output_oid = training.target.column.type_oid if training.target is not None else algorithm.output_oid
+    assert output_oid is not None, "an unsupervised algorithm declares the type of its predictions"
+    model = trained.model
+    details = list(model.details())
+    scores = dict(trained.scores)
+    diverged = trained.diverged or not np.all(np.isfinite(warehouse.float4_values(list(scores.values()))))
+    if diverged:
+        training.notice(NAN_WARNING)  # openGauss stores the model anyway, with this notice
+        warnings.warn(f'model "{stmt.name}": {NAN_WARNING}', TrainingWarning, stacklevel=3)
+        details.append(DIVERGED_DETAIL)
+    n_inputs = _n_inputs(model, inputs)
+    signature = Signature(n_inputs=n_inputs, array=inputs.array, output_oid=output_oid)
+    table = algorithm.hyperparameters
+    data = warehouse.ModelData(
+        algorithm=algorithm.name,
+        feature_names=tuple(item.label for item in stmt.features) if stmt.features else tuple(c.name for c in inputs.columns),
+        feature_oids=inputs.oids,
+        output_oid=output_oid,
         hyperparameters={k: hp[k] for k in (h.name for h in table)},
+        arrays=model.arrays(),
+        settings={**model.settings(), "n_inputs": n_inputs,
+                  **({"categories": list(training.target.categories)} if training.target and training.target.categories else {})},
     )
-    record = warehouse.ModelRecord(
+    exec_seconds = max(0.0, time.monotonic() - training.start - training.read_seconds)
+    return warehouse.ModelRecord(
         name=stmt.name,
-        algorithm=plan.algorithm.name,
+        algorithm=algorithm.name,
         query=stmt.text,
-        data=model,
-        processed=rows,
-        discarded=discarded,
-        preprocess_time=read_seconds,
-        exec_time=train_seconds,
-        iterations=fit.iterations,
+        data=data,
+        processed=training.rows,
+        discarded=training.discarded,
+        preprocess_time=training.read_seconds,
+        exec_time=exec_seconds,
+        iterations=trained.iterations,
         hyperparameter_names=[h.name for h in table],
         hyperparameter_values=hyper.texts(table, hp),
         hyperparameter_oids=[h.kind.oid for h in table],
-        score_names=list(fit.scores),
-        score_values=list(fit.scores.values()),
-        snapshot_ids=_snapshot_ids(conn, plan.query),
-        log=[
-            warehouse.PassRow(p.pass_no, p.loss, p.delta_loss, p.learning_rate, p.elapsed)
-            for p in fit.result.passes
-        ],
+        score_names=list(scores),
+        score_values=list(scores.values()),
+        prediction=model.prediction(signature),
+        coefficients=model.coefficients(),
+        details=details,
+        snapshot_ids=snapshot_ids,
+        log=[warehouse.PassRow(p.pass_no, p.loss, p.delta_loss, p.learning_rate, p.elapsed) for p in trained.log],
     )
-    warehouse.store(conn, record)
+
+
+def _n_inputs(model: Any, inputs: Inputs) -> int:
+    """Values a prediction reads: scalar features, or the elements of the one array feature."""
+    if not inputs.array:
+        return len(inputs.columns)
+    coefficients = model.coefficients()
+    if coefficients is not None:
+        return len(coefficients) - 1
+    return int(model.settings()["n_inputs"])
 
 
 def explain_create_model(conn: psycopg.Connection, stmt: CreateModel) -> list[str]:
@@ -233,18 +337,25 @@ def explain_create_model(conn: psycopg.Connection, stmt: CreateModel) -> list[st
 
 def drop_model(conn: psycopg.Connection, name: str, *, if_exists: bool = False) -> None:
     """DROP MODEL [IF EXISTS]; only the owner (or a member of the owning role) may drop."""
+    warehouse.check_name(name)
     warehouse.drop(conn, name, if_exists=if_exists)
 
 
 def prediction_sql(conn: psycopg.Connection, model: str, features: Sequence[Any]) -> str:
-    """The SQL expression that PREDICT BY ``model`` (FEATURES ...) becomes.
-
-    Plain arithmetic with the stored weights, converted to the target's type as openGauss does
-    (integer targets truncate toward zero). NULL features give NULL.
-    """
+    """The SQL expression that PREDICT BY ``model`` (FEATURES ...) means, over the feature texts."""
     if not features:
         raise FeatureError("Innput features for the model not specified")
+    warehouse.check_name(model)
     return warehouse.prediction_sql(conn, model, [str(f) for f in features])
 
 
-__all__ = ["create_model", "drop_model", "explain_create_model", "prediction_sql", "training_query"]
+def predict_by_sql(conn: psycopg.Connection, model: str, features: Sequence[Any]) -> str:
+    """What PREDICT BY ``model`` (FEATURES ...) becomes in a query: a call of the model's generated
+    function, which PostgreSQL inlines (same value as :func:`prediction_sql`)."""
+    if not features:
+        raise FeatureError("Innput features for the model not specified")
+    warehouse.check_name(model)
+    return warehouse.predict_call_sql(conn, model, [str(f) for f in features])
+
+
+__all__ = ["create_model", "drop_model", "explain_create_model", "predict_by_sql", "prediction_sql", "training_query"]

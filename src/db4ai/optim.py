@@ -184,7 +184,7 @@ class PassRecord:
     pass_no: int
     loss: float | None  # total test loss of the frozen weights (None in pass 0)
     delta_loss: float | None  # |prev_loss - loss| (None in passes 0 and 1)
-    learning_rate: float  # the rate used during this pass
+    learning_rate: float | None  # the rate used during this pass (None: an algorithm without one)
     elapsed: float  # seconds since training started
     weights: np.ndarray  # W after the pass (the weights that are kept)
     stop: str | None  # "tolerance" | "max_iterations" | "max_seconds" | None
@@ -296,12 +296,12 @@ def _g16(v: float) -> str:
     return "%.16g" % v
 
 
-def verbose_line(record: PassRecord, tolerance: float, tuples: int) -> str:
+def verbose_line(record: PassRecord, tolerance: float, tuples: int, *, accuracy: float = -1.0) -> str:
     """openGauss's per-pass NOTICE text (accuracy is -1 for regression)."""
     delta = "-" if record.delta_loss is None else _g16(record.delta_loss)
     return (
         f"ITERATION {record.pass_no}: test_loss={record.loss or 0.0:.6f} delta_loss={delta} "
-        f"tolerance={tolerance:.3f} accuracy={-1:.3f} tuples={tuples} coef={format_weights(record.weights)}"
+        f"tolerance={tolerance:.3f} accuracy={accuracy:.3f} tuples={tuples} coef={format_weights(record.weights)}"
     )
 
 

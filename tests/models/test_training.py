@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
 
+from db4ai.algorithms import gd
 from db4ai.algorithms import linear_regression as lr
 from db4ai.algorithms.hyperparameters import GD_SUPERVISED, resolve
 from db4ai.optim import Rand48, batch_order, format_weights, verbose_line
 
+from tests.models.arrays import ArrayTraining
 from tests.models.reference import lrand48_stream, train_reference
 
 
@@ -30,7 +32,7 @@ def fit(X, y, params, chunks=1, gram=None):
     batches, rows = lr.build_batches(parts, X.shape[1], hp["batch_size"], track_scales=hp["optimizer"] == "ngd",
                                      gram=gram)
     assert rows == len(y)
-    return lr.fit(batches, hp)
+    return lr.fit(ArrayTraining(values, hp), batches)
 
 
 def reference(X, y, params):
@@ -73,9 +75,9 @@ def test_weights_equal_the_reference(optimizer, rate, batch_size):
               ("max_iterations", 40), ("tolerance", 1e-4), ("decay", 0.9)]
     ours = fit(X, y, params, chunks=3)
     weights, iterations, losses = reference(X, y, params)
-    assert_close(ours.weights, weights)
+    assert_close(ours.model.weights, weights)
     assert ours.iterations == iterations
-    assert [p.loss for p in ours.result.passes[1:]] == losses  # float32 totals, bit for bit here
+    assert [p.loss for p in ours.log[1:]] == losses  # float32 totals, bit for bit here
 
 
 def test_tolerance_stop_discards_the_last_pass():
@@ -83,13 +85,13 @@ def test_tolerance_stop_discards_the_last_pass():
     params = [("batch_size", 50), ("learning_rate", 0.05), ("seed", 3), ("max_iterations", 500), ("tolerance", 0.01)]
     ours = fit(X, y, params)
     weights, iterations, _ = reference(X, y, params)
-    assert ours.result.stop == "tolerance" and 0 < ours.iterations < 500
-    assert ours.iterations == iterations == len(ours.result.passes) - 2
-    assert_close(ours.weights, weights)
-    last = ours.result.passes[-1]
+    assert ours.log[-1].stop == "tolerance" and 0 < ours.iterations < 500
+    assert ours.iterations == iterations == len(ours.log) - 2
+    assert_close(ours.model.weights, weights)
+    last = ours.log[-1]
     assert last.delta_loss < 0.01 and last.stop == "tolerance"
     # the stored weights are the ones that pass scored, i.e. those kept after the pass before
-    assert_close(ours.weights, ours.result.passes[-2].weights, rel=0)
+    assert_close(ours.model.weights, ours.log[-2].weights, rel=0)
 
 
 def test_max_iterations_stop():
@@ -97,16 +99,16 @@ def test_max_iterations_stop():
     params = [("batch_size", 64), ("optimizer", "ngd"), ("seed", 5), ("max_iterations", 3), ("tolerance", 1e-12)]
     ours = fit(X, y, params)
     weights, iterations, _ = reference(X, y, params)
-    assert ours.result.stop == "max_iterations" and ours.iterations == iterations == 3
-    assert len(ours.result.passes) == 4
-    assert_close(ours.weights, weights)
+    assert ours.log[-1].stop == "max_iterations" and ours.iterations == iterations == 3
+    assert len(ours.log) == 4
+    assert_close(ours.model.weights, weights)
 
 
 def test_single_batch_is_deterministic_whatever_the_seed():
     X, y = dataset(n=120)
     a = fit(X, y, [("batch_size", 1000), ("seed", 1), ("learning_rate", 0.05)])
     b = fit(X, y, [("batch_size", 1000), ("seed", 99), ("learning_rate", 0.05)])
-    np.testing.assert_array_equal(a.weights, b.weights)
+    np.testing.assert_array_equal(a.model.weights, b.model.weights)
 
 
 @pytest.mark.parametrize("optimizer", ["gd", "ngd"])
@@ -115,9 +117,9 @@ def test_gram_and_row_batches_agree_and_chunking_does_not_matter(optimizer):
     params = [("batch_size", 20), ("optimizer", optimizer), ("learning_rate", 0.05 if optimizer == "gd" else 0.5),
               ("seed", 9), ("max_iterations", 30), ("tolerance", 1e-9)]
     base = fit(X, y, params, chunks=1, gram=True)
-    assert_close(fit(X, y, params, chunks=1, gram=False).weights, base.weights, rel=1e-11)
-    assert_close(fit(X, y, params, chunks=7, gram=True).weights, base.weights, rel=1e-11)
-    assert_close(fit(X, y, params, chunks=13, gram=False).weights, base.weights, rel=1e-11)
+    assert_close(fit(X, y, params, chunks=1, gram=False).model.weights, base.model.weights, rel=1e-11)
+    assert_close(fit(X, y, params, chunks=7, gram=True).model.weights, base.model.weights, rel=1e-11)
+    assert_close(fit(X, y, params, chunks=13, gram=False).model.weights, base.model.weights, rel=1e-11)
 
 
 @pytest.mark.parametrize("optimizer", ["gd", "ngd"])
@@ -129,10 +131,11 @@ def test_rows_spilled_to_disk_train_the_same(optimizer):
     kept, _ = lr.build_batches(np.array_split(values, 5), 3, 4, track_scales=optimizer == "ngd")
     spilled, _ = lr.build_batches(np.array_split(values, 5), 3, 4, track_scales=optimizer == "ngd",
                                   memory_limit=1000)
-    assert isinstance(spilled, lr.RowBatches) and spilled.spilled and not kept.spilled
-    assert_close(lr.fit(spilled, hp).weights, lr.fit(kept, hp).weights, rel=1e-12)
+    assert isinstance(spilled, gd.RowBatches) and spilled.spilled and not kept.spilled
+    spilled_fit = lr.fit(ArrayTraining(values, hp), spilled)
+    assert_close(spilled_fit.model.weights, lr.fit(ArrayTraining(values, hp), kept).model.weights, rel=1e-12)
     weights, _, _ = reference(X, y, list(hp.items()))
-    assert_close(lr.fit(spilled, hp).weights, weights)
+    assert_close(spilled_fit.model.weights, weights)
 
 
 def test_ngd_scales_equal_a_row_by_row_walk():
@@ -165,8 +168,8 @@ def test_converges_to_least_squares():
     ours = fit(X, y, [("batch_size", 100), ("learning_rate", 0.2), ("decay", 0.9), ("max_iterations", 400),
                       ("tolerance", 1e-7), ("seed", 1)])
     sk = LinearRegression().fit(X, y)
-    assert_close(ours.weights, np.append(sk.coef_, sk.intercept_), rel=1e-3)
-    predicted = X @ ours.weights[:-1] + ours.weights[-1]
+    assert_close(ours.model.weights, np.append(sk.coef_, sk.intercept_), rel=1e-3)
+    predicted = X @ ours.model.weights[:-1] + ours.model.weights[-1]
     np.testing.assert_allclose(predicted, sk.predict(X), rtol=0, atol=1e-3 * np.abs(y).mean())
     assert ours.scores["mse"] == pytest.approx(np.mean((sk.predict(X) - y) ** 2), rel=1e-3)
 
@@ -174,7 +177,7 @@ def test_converges_to_least_squares():
 def test_mse_is_the_true_mean_squared_error_of_the_kept_weights():
     X, y = dataset()
     ours = fit(X, y, [("batch_size", 17), ("learning_rate", 0.05), ("seed", 2), ("max_iterations", 5)])
-    w = ours.weights
+    w = ours.model.weights
     assert ours.scores["mse"] == pytest.approx(np.mean((X @ w[:-1] + w[-1] - y) ** 2), rel=1e-12)
 
 
@@ -188,7 +191,7 @@ def test_format_weights_like_opengauss_matrix_print():
 def test_verbose_line_format():
     X, y = dataset(n=50)
     ours = fit(X, y, [("batch_size", 10), ("learning_rate", 0.05), ("seed", 2), ("max_iterations", 2)])
-    first, second = ours.result.passes[1], ours.result.passes[2]
+    first, second = ours.log[1], ours.log[2]
     line = verbose_line(first, 0.0005, 50)
     assert line.startswith(f"ITERATION 1: test_loss={first.loss:.6f} delta_loss=- tolerance=0.001 accuracy=-1.000 tuples=50 coef=[")
     assert verbose_line(second, 0.0005, 50).split()[3] == "delta_loss=%.16g" % second.delta_loss

@@ -10,7 +10,9 @@ import psycopg
 import pytest
 
 from db4ai import warehouse
-from db4ai.errors import DataError, FeatureError, ObjectExists, ObjectNotFound, PrivilegeError
+from db4ai.algorithms.base import Signature
+from db4ai.algorithms.linear_regression import LinearModel
+from db4ai.errors import DataError, FeatureError, InvalidParameter, ObjectExists, ObjectNotFound, PrivilegeError
 
 
 HP_NAMES = ["batch_size", "decay", "learning_rate", "max_iterations", "max_seconds", "optimizer", "tolerance",
@@ -20,15 +22,18 @@ HP_OIDS = [23, 701, 701, 23, 23, 1043, 701, 23, 16]
 
 
 def record(name="m", weights=(1.5, -2.0, 0.25), oids=(701, 701), output=701, names=None, log=()):
+    model = LinearModel(np.array(weights, dtype=float))
+    array = tuple(oids) in ((1022,), (1021,))
     data = warehouse.ModelData(
-        algorithm="linear_regression", weights=np.array(weights, dtype=float),
+        algorithm="linear_regression", arrays=model.arrays(),
         feature_names=tuple(names or [f"x{i}" for i in range(1, len(oids) + 1)]), feature_oids=tuple(oids),
         output_oid=output, hyperparameters={"seed": 42})
     return warehouse.ModelRecord(
         name=name, algorithm="linear_regression", query=f"CREATE MODEL {name} USING linear_regression\nFEATURES x1, x2 TARGET y FROM t",
         data=data, processed=15, discarded=2, preprocess_time=0.25, exec_time=0.001443, iterations=7,
         hyperparameter_names=HP_NAMES, hyperparameter_values=HP_VALUES, hyperparameter_oids=HP_OIDS,
-        score_names=["mse"], score_values=[0.125], log=log)
+        score_names=["mse"], score_values=[0.125], log=log, coefficients=model.coefficients(),
+        prediction=model.prediction(Signature(len(weights) - 1, array, output)))
 
 
 def count(conn, table="db4ai.gs_model_warehouse"):
@@ -45,21 +50,46 @@ def functions(conn):
 
 def test_model_format_round_trip():
     data = record(weights=(1.5, -2.0, math.pi)).data
+    data = warehouse.ModelData(**{**data.__dict__, "arrays": {**data.arrays, "ids": np.arange(6, dtype=np.int32).reshape(2, 3),
+                                                               "mask": np.array([True, False])},
+                                  "settings": {"kernel": "gaussian", "categories": ["a", "b"]}})
     blob = warehouse.encode(data)
-    assert blob[:8] == b"DB4AIMDL" and blob[8] == 1
+    assert blob[:8] == b"DB4AIMDL" and blob[8] == 2
     back = warehouse.decode(blob)
     assert back.weights.tolist() == [1.5, -2.0, math.pi]
+    assert back.arrays["ids"].tolist() == [[0, 1, 2], [3, 4, 5]] and back.arrays["ids"].dtype == np.int32
+    assert back.arrays["mask"].tolist() == [True, False]
+    assert back.settings == {"kernel": "gaussian", "categories": ["a", "b"]}
     assert (back.algorithm, back.feature_names, back.feature_oids, back.output_oid) == (
         "linear_regression", ("x1", "x2"), (701, 701), 701)
-    assert back.n_inputs == 2
+
+
+def test_format_version_1_is_still_read():
+    """Models stored by db4ai 0.1 (one float8 weights array) load unchanged."""
+    import json
+    import struct
+    header = json.dumps({"format": 1, "algorithm": "linear_regression", "n_weights": 3, "weights_dtype": "<f8",
+                         "feature_names": ["x1", "x2"], "feature_oids": [701, 701], "output_oid": 701,
+                         "hyperparameters": {"seed": 42}}).encode()
+    blob = struct.pack("<8sBI", b"DB4AIMDL", 1, len(header)) + header + np.array([1.5, -2.0, 0.25], "<f8").tobytes()
+    back = warehouse.decode(blob)
+    assert back.weights.tolist() == [1.5, -2.0, 0.25] and back.settings == {} and back.hyperparameters == {"seed": 42}
+
+
+def test_model_arrays_of_other_dtypes_are_refused():
+    data = warehouse.ModelData("linear_regression", (), (), 701, arrays={"o": np.array(["x"], dtype=object)})
+    with pytest.raises(DataError, match="cannot hold"):
+        warehouse.encode(data)
 
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda b: b[:5], "too short"),
     (lambda b: b"PICKLE!!" + b[8:], "not a db4ai model"),
-    (lambda b: b[:8] + bytes([2]) + b[9:], "format version 2"),
+    (lambda b: b[:8] + bytes([3]) + b[9:], "format version 3"),
     (lambda b: b[:-8], "size"),
+    (lambda b: b + b"\0", "size"),
     (lambda b: b[:13] + b"{" * 5 + b[18:], "corrupted"),
+    (lambda b: b.replace(b'"<f8"', b'"|O8"'), "corrupted"),
 ])
 def test_corrupted_model_data_is_rejected(mutate, message):
     blob = warehouse.encode(record().data)
@@ -327,16 +357,40 @@ def test_install_is_idempotent_and_keeps_models(mdb):
     assert mdb.execute("SELECT db4ai.m_pred(1, 1)").fetchone()[0] == -0.25
 
 
-def test_names_longer_than_63_bytes_are_truncated_like_identifiers(mdb):
-    long = "m" * 70
-    warehouse.store(mdb, record(name=long))
-    assert warehouse.load(mdb, long).name == "m" * 63
-    assert warehouse.exists(mdb, long)
-    assert mdb.execute("SELECT db4ai.gs_explain_model(%s)", (long,)).fetchone()[0].startswith("Name: " + "m" * 63 + "\n")
-    with pytest.raises(ObjectExists):
-        warehouse.store(mdb, record(name="m" * 64))
-    warehouse.drop(mdb, long)
+def test_names_longer_than_63_bytes_are_refused_not_truncated(mdb):
+    """Truncation made DROP MODEL "mmm…Y" drop "mmm…X": every entry point refuses such names."""
+    warehouse.store(mdb, record(name="m" * 63))
+    for call in (lambda: warehouse.store(mdb, record(name="m" * 64)), lambda: warehouse.drop(mdb, "m" * 64),
+                 lambda: warehouse.load(mdb, "m" * 64), lambda: warehouse.exists(mdb, "m" * 70)):
+        with pytest.raises(InvalidParameter, match="model name too long"):
+            call()
+    for sql_call in ("SELECT db4ai.drop_model(%s)", "SELECT db4ai.gs_explain_model(%s)",
+                     "SELECT db4ai.predict_model_sql(%s, '{1,2}')"):
+        with pytest.raises(psycopg.errors.NameTooLong, match="model name too long"):
+            mdb.execute(sql_call, ("m" * 64,))
+    assert count(mdb) == 1
+    warehouse.drop(mdb, "m" * 63)
     assert count(mdb) == 0
+
+
+def test_a_model_whose_function_name_is_taken_is_refused_and_drop_stays_exact(mdb):
+    """A long name's hashed function name could be taken by another model's "<name>_pred": refuse it."""
+    long = "a" * 60 + "x"
+    warehouse.store(mdb, record(name=long))
+    taken = warehouse.load(mdb, long).predict_function
+    squatter = taken[: -len("_pred")]
+    with pytest.raises(ObjectExists, match="prediction function"):
+        warehouse.store(mdb, record(name=squatter, oids=(701,), weights=(1.0, 0.0)))
+    assert count(mdb) == 1 and functions(mdb) == [taken]
+    warehouse.drop(mdb, long)
+    assert count(mdb) == 0 and functions(mdb) == []
+
+
+def test_model_names_with_control_characters_are_refused(mdb):
+    with pytest.raises(InvalidParameter, match="invalid model name"):
+        warehouse.store(mdb, record(name="a\x01b"))
+    with pytest.raises(psycopg.errors.InvalidName):
+        mdb.execute("SELECT db4ai.drop_model(%s)", ("a\x02b",))
 
 
 def test_hand_written_rows_must_have_a_model_shape(mdb, make_role):

@@ -1,61 +1,67 @@
 """The algorithm registry: openGauss's algorithm names and what db4ai implements of them.
 
 Each entry is data: its name, whether it is supervised (needs FEATURES and one TARGET) and, when
-db4ai implements it, the module with its hyperparameter table and trainer. Adding an algorithm
-means adding a module and setting ``implementation`` here; the training loop does not change.
+db4ai implements it, its :class:`~db4ai.algorithms.base.Algorithm` (one module per algorithm,
+honouring the contract in :mod:`db4ai.algorithms.base`). Adding an algorithm means adding a module
+and naming its ``ALGORITHM`` here; the orchestration does not change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import ModuleType
 
 from ..errors import FeatureError, InvalidParameter
 from . import linear_regression
+from .base import Algorithm
 
 
 @dataclass(frozen=True)
-class Algorithm:
+class Registered:
     name: str
     supervised: bool
-    implementation: ModuleType | None = None  # None: an openGauss algorithm db4ai lacks yet
+    algorithm: Algorithm | None = None  # None: an openGauss algorithm db4ai lacks yet
 
 
 #: openGauss's registry (catalog/aifuncs.cpp), in its order.
-REGISTRY: dict[str, Algorithm] = {
-    a.name: a
-    for a in (
-        Algorithm("logistic_regression", True),
-        Algorithm("svm_classification", True),
-        Algorithm("linear_regression", True, linear_regression),
-        Algorithm("pca", False),
-        Algorithm("kmeans", False),
-        Algorithm("xgboost_regression_logistic", True),
-        Algorithm("xgboost_binary_logistic", True),
-        Algorithm("xgboost_regression_squarederror", True),
-        Algorithm("xgboost_regression_gamma", True),
-        Algorithm("multiclass", True),
+REGISTRY: dict[str, Registered] = {
+    r.name: r
+    for r in (
+        Registered("logistic_regression", True),
+        Registered("svm_classification", True),
+        Registered("linear_regression", True, linear_regression.ALGORITHM),
+        Registered("pca", False),
+        Registered("kmeans", False),
+        Registered("xgboost_regression_logistic", True),
+        Registered("xgboost_binary_logistic", True),
+        Registered("xgboost_regression_squarederror", True),
+        Registered("xgboost_regression_gamma", True),
+        Registered("multiclass", True),
     )
 }
 
 
-def get(name: str) -> Algorithm:
+def get(name: str) -> Registered:
     """The registered algorithm; ``Invalid ML algorithm '<name>'`` otherwise."""
-    algorithm = REGISTRY.get(name)
-    if algorithm is None:
+    registered = REGISTRY.get(name)
+    if registered is None:
         raise InvalidParameter(f"Invalid ML algorithm '{name}'")
-    return algorithm
+    return registered
 
 
-def implementation(algorithm: Algorithm) -> ModuleType:
-    """The module training ``algorithm``; FeatureError for openGauss algorithms db4ai lacks."""
-    if algorithm.implementation is None:
-        implemented = ", ".join(a.name for a in REGISTRY.values() if a.implementation is not None)
+def implementation(registered: Registered) -> Algorithm:
+    """What trains ``registered``; FeatureError for openGauss algorithms db4ai lacks."""
+    if registered.algorithm is None:
+        implemented = ", ".join(r.name for r in REGISTRY.values() if r.algorithm is not None)
         raise FeatureError(
-            f"ML algorithm '{algorithm.name}' is not yet supported by db4ai",
+            f"ML algorithm '{registered.name}' is not yet supported by db4ai",
             hint=f"db4ai implements: {implemented}",
         )
-    return algorithm.implementation
+    return registered.algorithm
 
 
-__all__ = ["REGISTRY", "Algorithm", "get", "implementation"]
+def load(algorithm: str) -> Algorithm:
+    """The implementation that reads models stored by ``algorithm`` (gs_model_warehouse.modeltype)."""
+    return implementation(get(algorithm))
+
+
+__all__ = ["REGISTRY", "Algorithm", "Registered", "get", "implementation", "load"]

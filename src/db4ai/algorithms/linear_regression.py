@@ -10,97 +10,49 @@ over the batch's rows, so each batch is reduced once, when the rows are read, to
   cancellation of the textbook ``wᵀGw − 2wᵀh + yᵀy``.
 
 Every pass then costs O(batches · d²) instead of O(rows · d) (DESIGN §5). When batches are so
-small that these matrices would outweigh the rows themselves (batch_size < 2·(d+1), d weights),
-the rows are kept instead and used directly (:class:`RowBatches`); beyond ``ROW_MEMORY_LIMIT``
-they are spilled to a memory-mapped temporary file, so memory stays bounded either way.
+small that these matrices would outweigh the rows themselves (batch_size < 2·(d+2), d weights),
+the rows are kept instead (:class:`~db4ai.algorithms.gd.RowBatches` with the squared loss).
+
+The model predicts ``x·w + bias`` converted to the TARGET's type as openGauss does (integer
+targets truncate toward zero, bool is ``<> 0``).
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..optim import PassRecord, Scales, TrainResult, make_optimizer, train
-from . import gd_input
-from .hyperparameters import GD_SUPERVISED, Value
+from .. import expr
+from ..optim import Scales
+from . import gd, gd_input
+from .base import Algorithm, Signature, TargetKind, Trained, TrainingData
+from .hyperparameters import GD_SUPERVISED
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..warehouse import ModelData
 
 NAME = "linear_regression"
 HYPERPARAMETERS = GD_SUPERVISED
-SCORES = ("mse",)
+
+#: The SQL type predictions have, by TARGET type (openGauss's db4ai_predict_by_<type>; int2 -> int4).
+PREDICTION_TYPES = {16: "boolean", 21: "int4", 23: "int4", 20: "int8", 700: "float4", 701: "float8", 1700: "numeric"}
 
 
-# -- batch statistics ------------------------------------------------------------------------------
+class SquaredLoss:
+    """``(x·w − y)² / 2`` per row: gradient ``Xᵀ(Xw − y)``."""
 
-#: Bytes of rows :class:`RowBatches` keeps in memory before spilling them to a temporary file.
-ROW_MEMORY_LIMIT = 1 << 30
+    def residual(self, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return margin - y
 
-#: Rows handled per vectorised step: keeps temporaries small (allocating large fresh arrays costs
-#: more than the arithmetic on them).
-_BLOCK_ROWS = 32768
-
-
-class _ScaleTracker:
-    """Running ngd statistics over rows in scan order (see :class:`db4ai.optim.Scales`).
-
-    Rows come as ``[target, x1..xk]``; the bias feature (always 1.0) contributes ``s = 1`` and
-    exactly 1.0 to ``N`` per row, so it is added analytically.
-    """
-
-    def __init__(self, n_features: int):
-        self.s = np.zeros(n_features)
-        self.n = 0.0
-        self.s_end: list[np.ndarray] = []
-        self.n_end: list[float] = []
-
-    def add(self, values: np.ndarray, ends: np.ndarray) -> None:
-        """Rows in scan order; ``ends`` are batch end offsets within ``values``."""
-        if len(values) == 0:
-            return
-        q = np.square(values[:, 1:]).T.copy()  # (k, rows): accumulate along contiguous rows
-        running = np.maximum.accumulate(q, axis=1)
-        np.maximum(running, self.s[:, None], out=running)
-        share = np.divide(q, running, out=np.zeros_like(q), where=running > 0).sum(axis=0)
-        share += 1.0  # the bias feature
-        cumulative = np.cumsum(share)
-        cumulative += self.n
-        for end in ends:
-            self.s_end.append(np.append(running[:, end - 1], 1.0))
-            self.n_end.append(float(cumulative[end - 1]))
-        self.s = running[:, -1].copy()
-        self.n = float(cumulative[-1])
-
-    def result(self) -> Scales:
-        return Scales(s_end=np.array(self.s_end), n_end=np.array(self.n_end))
+    def row_losses(self, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
+        r = margin - y
+        return r * r / 2.0
 
 
-def _batch_ends(rows: int, batch_size: int) -> np.ndarray:
-    ends = np.arange(batch_size, rows + 1, batch_size)
-    return ends if rows % batch_size == 0 else np.append(ends, rows)
-
-
-class _Batches:
-    """What both batch stores share: per-batch losses from squared errors, and the ngd scales."""
-
-    sizes: np.ndarray
-    _scales: "_ScaleTracker | None"
-
-    def squared_errors(self, w: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def batch_losses(self, w: np.ndarray) -> np.ndarray:
-        return self.squared_errors(w) / self.sizes / 2.0
-
-    def scales(self) -> Scales:
-        if self._scales is None:
-            raise RuntimeError("ngd scales were not tracked")
-        return self._scales.result()
-
-
-class GramBatches(_Batches):
+class GramBatches:
     """Per-batch sufficient statistics of linear least squares (an :class:`~db4ai.optim.Objective`)."""
 
     def __init__(self, n_features: int, *, track_scales: bool):
@@ -111,12 +63,12 @@ class GramBatches(_Batches):
         self._mean: list[np.ndarray] = []
         self._scatter: list[np.ndarray] = []
         self._sizes: list[np.ndarray] = []
-        self._scales = _ScaleTracker(n_features) if track_scales else None
+        self._scales = gd.ScaleTracker(n_features) if track_scales else None
 
     def add(self, values: np.ndarray, batch_size: int) -> None:
         """Rows ``[target, x1..xk]`` of whole batches (only the last call may end with a partial one)."""
         n = len(values)
-        step = max(1, _BLOCK_ROWS // batch_size) * batch_size
+        step = max(1, gd.BLOCK_ROWS // batch_size) * batch_size
         for lo in range(0, n, step):
             block = values[lo : lo + step]
             full = len(block) // batch_size
@@ -126,7 +78,7 @@ class GramBatches(_Batches):
             if len(block) > whole:
                 self._add_batches(block[whole:].reshape(1, len(block) - whole, self._k + 1))
             if self._scales is not None:
-                self._scales.add(block, _batch_ends(len(block), batch_size))
+                self._scales.add(block, gd.batch_ends(len(block), batch_size))
 
     def _add_batches(self, z: np.ndarray) -> None:
         """``z``: (batches, rows, 1+k) of ``[y, x]``."""
@@ -160,7 +112,11 @@ class GramBatches(_Batches):
         del self._gram, self._xty, self._mean, self._scatter, self._sizes
         return self
 
-    # Objective
+    def scales(self) -> Scales:
+        if self._scales is None:
+            raise RuntimeError("ngd scales were not tracked")
+        return self._scales.result()
+
     def gradient(self, b: int, w: np.ndarray) -> np.ndarray:
         return self._G[b] @ w - self._h[b]
 
@@ -171,89 +127,11 @@ class GramBatches(_Batches):
         offset = self._M @ v + w[self._k]
         return np.maximum(quad, 0.0) + self.sizes * offset * offset
 
+    def batch_losses(self, w: np.ndarray) -> np.ndarray:
+        return self.squared_errors(w) / self.sizes / 2.0
 
 
-class RowBatches(_Batches):
-    """The rows themselves, for batches too small for :class:`GramBatches` to pay off.
-
-    Rows are kept as ``[y, x1..xk]``; past ``memory_limit`` bytes they go to an unnamed temporary
-    file that is memory-mapped, so the operating system pages them in per pass instead of the
-    process holding them all.
-    """
-
-    def __init__(self, n_features: int, *, track_scales: bool, memory_limit: int = ROW_MEMORY_LIMIT):
-        self.n_weights = n_features + 1
-        self._k = n_features
-        self._parts: list[np.ndarray] = []
-        self._bytes = 0
-        self._rows = 0
-        self._limit = memory_limit
-        self._file: IO[bytes] | None = None
-        self._scales = _ScaleTracker(n_features) if track_scales else None
-        self._batch_size = 1
-
-    @property
-    def spilled(self) -> bool:
-        return self._file is not None
-
-    def add(self, values: np.ndarray, batch_size: int) -> None:
-        self._batch_size = batch_size
-        values = np.ascontiguousarray(values, dtype=np.float64)
-        if self._file is None and self._bytes + values.nbytes > self._limit:
-            self._file = tempfile.TemporaryFile(prefix="db4ai-rows-")
-            for part in self._parts:
-                part.tofile(self._file)
-            self._parts = []
-        if self._file is not None:
-            values.tofile(self._file)
-        else:
-            self._parts.append(values)
-            self._bytes += values.nbytes
-        self._rows += len(values)
-        if self._scales is not None:
-            step = _BLOCK_ROWS * batch_size
-            for lo in range(0, len(values), step):
-                block = values[lo : lo + step]
-                self._scales.add(block, _batch_ends(len(block), batch_size))
-
-    def finish(self) -> "RowBatches":
-        width = self._k + 1
-        if self._file is not None:
-            self._file.flush()
-            self._V: np.ndarray = np.memmap(self._file, dtype=np.float64, mode="r", shape=(self._rows, width))
-        else:
-            self._V = np.concatenate(self._parts) if self._parts else np.empty((0, width))
-        del self._parts
-        n = self._rows
-        self._starts = np.arange(0, n, self._batch_size)
-        self._ends = np.minimum(self._starts + self._batch_size, n)
-        self.sizes = (self._ends - self._starts).astype(np.int64)
-        return self
-
-    def gradient(self, b: int, w: np.ndarray) -> np.ndarray:
-        rows = self._V[self._starts[b] : self._ends[b]]
-        x = rows[:, 1:]
-        r = x @ w[: self._k] + w[self._k] - rows[:, 0]
-        g = np.empty(self.n_weights)
-        g[: self._k] = x.T @ r
-        g[self._k] = r.sum()
-        return g
-
-    def squared_errors(self, w: np.ndarray) -> np.ndarray:
-        out = np.empty(len(self.sizes))
-        step = max(1, _BLOCK_ROWS // self._batch_size) * self._batch_size  # whole batches per block
-        for lo in range(0, self._rows, step):
-            rows = self._V[lo : lo + step]
-            r = rows[:, 1:] @ w[: self._k] + w[self._k] - rows[:, 0]
-            first = lo // self._batch_size
-            out[first : first + -(-len(rows) // self._batch_size)] = np.add.reduceat(
-                r * r, np.arange(0, len(rows), self._batch_size)
-            )
-        return out
-
-
-
-Batches = GramBatches | RowBatches
+Batches = GramBatches | gd.RowBatches
 
 
 def uses_gram(batch_size: int, n_features: int) -> bool:
@@ -261,125 +139,121 @@ def uses_gram(batch_size: int, n_features: int) -> bool:
     return batch_size >= 2 * (n_features + 2)
 
 
-class BatchBuilder:
-    """Cuts a stream of row chunks (target first, then features) into batches in scan order."""
-
-    def __init__(
-        self,
-        n_features: int,
-        batch_size: int,
-        *,
-        track_scales: bool,
-        gram: bool | None = None,
-        memory_limit: int = ROW_MEMORY_LIMIT,
-    ):
-        use_gram = uses_gram(batch_size, n_features) if gram is None else gram
-        self.batches: Batches = (
-            GramBatches(n_features, track_scales=track_scales)
-            if use_gram
-            else RowBatches(n_features, track_scales=track_scales, memory_limit=memory_limit)
-        )
-        self.batch_size = batch_size
-        self.rows = 0
-        self._carry: np.ndarray | None = None
-
-    def add(self, values: np.ndarray) -> None:
-        """The next rows in scan order (any number)."""
-        self.rows += len(values)
-        bs = self.batch_size
-        if self._carry is not None:
-            head = values[: bs - len(self._carry)]
-            values = values[len(head) :]
-            joined = np.concatenate([self._carry, head])
-            if len(joined) < bs:
-                self._carry = joined
-                return
-            self.batches.add(joined, bs)
-            self._carry = None
-        whole = (len(values) // bs) * bs
-        if whole:
-            self.batches.add(values[:whole], bs)
-        if len(values) > whole:
-            self._carry = values[whole:].copy()
-
-    def finish(self) -> Batches:
-        if self._carry is not None:
-            self.batches.add(self._carry, self.batch_size)
-        self._carry = None
-        return self.batches.finish()
+def make_batches(
+    n_features: int, batch_size: int, *, track_scales: bool, gram: bool | None = None,
+    memory_limit: int = gd.ROW_MEMORY_LIMIT,
+) -> Batches:
+    """The batch store for this batch size: Gram statistics, or the rows when batches are tiny."""
+    if uses_gram(batch_size, n_features) if gram is None else gram:
+        return GramBatches(n_features, track_scales=track_scales)
+    return gd.RowBatches(n_features, SquaredLoss(), track_scales=track_scales, memory_limit=memory_limit)
 
 
-def build_batches(
-    chunks: Iterable[np.ndarray],
-    n_features: int,
-    batch_size: int,
-    *,
-    track_scales: bool,
-    gram: bool | None = None,
-    memory_limit: int = ROW_MEMORY_LIMIT,
-) -> tuple[Batches, int]:
+def build_batches(chunks: Iterable[np.ndarray], n_features: int, batch_size: int, *, track_scales: bool, gram: bool | None = None,
+                  memory_limit: int = gd.ROW_MEMORY_LIMIT) -> tuple[Batches, int]:
     """Batches of the rows (target in column 0) and the number of rows."""
-    builder = BatchBuilder(n_features, batch_size, track_scales=track_scales, gram=gram, memory_limit=memory_limit)
+    builder = gd.BatchBuilder(make_batches(n_features, batch_size, track_scales=track_scales, gram=gram,
+                                           memory_limit=memory_limit), batch_size)
     for chunk in chunks:
         builder.add(chunk)
-    return builder.finish(), builder.rows
+    return builder.finish(), builder.rows  # type: ignore[return-value]
 
 
-# -- training --------------------------------------------------------------------------------------
+def squared_errors(batches: Batches, w: np.ndarray) -> np.ndarray:
+    """Σ(x·w − y)² per batch, for either store."""
+    if isinstance(batches, GramBatches):
+        return batches.squared_errors(w)
+    return batches.batch_losses(w) * batches.sizes * 2.0
+
+
+# -- the model ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Fit:
-    weights: np.ndarray  # feature weights then the bias
-    iterations: int
-    scores: dict[str, float]
-    result: TrainResult
+class LinearModel:
+    """``x·w + bias``; ``weights`` holds the feature weights then the bias."""
+
+    weights: np.ndarray
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"weights": np.asarray(self.weights, dtype=np.float64)}
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def coefficients(self) -> np.ndarray:
+        return self.weights
+
+    def details(self) -> list[str]:
+        return []  # "weights: {...}" comes from the coefficients column
+
+    def prediction(self, signature: Signature) -> dict[str, Any] | None:
+        returns = PREDICTION_TYPES.get(signature.output_oid)
+        if returns is None:
+            return None
+        w = self.weights
+        value = expr.dot(expr.inputs(signature.n_inputs, signature.array), w[:-1], w[-1])
+        if signature.array:
+            value = expr.guard_array(signature.n_inputs, value, null_result=expr.null("float8"))
+        if returns == "float8":
+            converted = value
+        elif returns == "boolean":
+            converted = expr.cmp("<>", value, expr.num(0.0))
+        elif returns in ("float4", "numeric"):
+            converted = expr.cast(returns, value)
+        else:  # integers: C's cast truncates toward zero
+            converted = expr.cast(returns, expr.fn("trunc", value))
+        return expr.prediction(returns, converted)
 
 
-def fit(
-    batches: Batches,
-    hyperparameters: dict[str, Value],
-    *,
-    start: float | None = None,
-    on_pass: Callable[[PassRecord], None] | None = None,
-) -> Fit:
-    """Train with the openGauss loop; ``mse`` is the true mean squared error of the kept weights."""
-    hp = hyperparameters
-    optimizer = make_optimizer(str(hp["optimizer"]), float(hp["learning_rate"]), float(hp["decay"]), batches)
-    # A learning rate too large for unscaled data diverges to inf/NaN, as in openGauss; the caller
-    # reports that (openGauss's "weights are out of range" NOTICE) instead of numpy warnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        result = train(
-            batches,
-            optimizer,
-            max_iterations=int(hp["max_iterations"]),
-            tolerance=float(hp["tolerance"]),
-            max_seconds=int(hp["max_seconds"]),
-            seed=int(hp["seed"]),
-            start=start,
-            on_pass=on_pass,
-        )
-        rows = int(batches.sizes.sum())
-        mse = float(batches.squared_errors(result.weights).sum() / rows)
-    return Fit(weights=result.weights, iterations=result.iterations, scores={"mse": mse}, result=result)
+def load(data: ModelData) -> LinearModel:
+    return LinearModel(np.asarray(data.arrays["weights"], dtype=np.float64))
 
 
-def check_input(target: gd_input.InputColumn, features: Sequence[gd_input.InputColumn]) -> bool:
-    """openGauss's input checks for a continuous target; True for one float array feature."""
-    gd_input.check_continuous_target(target)
-    return gd_input.check_features(features)
+# -- training -----------------------------------------------------------------------------------------
 
+
+def train(data: TrainingData) -> Trained:
+    """openGauss's GD/NGD loop over the rows of ``data``."""
+    hp = data.hyperparameters
+    track = hp["optimizer"] == "ngd"
+    batch_size = int(hp["batch_size"])
+    return fit(data, gd.read_batches(data, lambda k: make_batches(k, batch_size, track_scales=track)))
+
+
+def fit(data: TrainingData, batches: Batches) -> Trained:
+    """Train on batches already read; ``mse`` is the true mean squared error of the kept weights."""
+    result = gd.run(data, batches)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mse = float(squared_errors(batches, result.weights).sum() / data.rows)  # type: ignore[arg-type]
+    return Trained(
+        model=LinearModel(result.weights),
+        iterations=result.iterations,
+        scores={"mse": mse},
+        log=result.passes,
+        diverged=not np.all(np.isfinite(result.weights)),
+    )
+
+
+ALGORITHM = Algorithm(
+    name=NAME,
+    target=TargetKind.CONTINUOUS,
+    hyperparameters=HYPERPARAMETERS,
+    check_input=gd_input.continuous_input,
+    train=train,
+    load=load,
+)
 
 __all__ = [
+    "ALGORITHM",
     "HYPERPARAMETERS",
     "NAME",
-    "SCORES",
-    "BatchBuilder",
-    "Fit",
     "GramBatches",
-    "RowBatches",
+    "LinearModel",
+    "SquaredLoss",
     "build_batches",
-    "check_input",
     "fit",
+    "make_batches",
+    "squared_errors",
     "uses_gram",
 ]
