@@ -13,6 +13,9 @@
 -- types, and literals it quotes itself: a stored row can never smuggle SQL text into the
 -- generated function, which a SECURITY DEFINER trigger creates.
 
+-- db4ai 0.1's printer (one per model kind) is replaced by the expression-tree printer below.
+DROP FUNCTION IF EXISTS db4ai._prediction_sql(text, float8[], oid[], oid, text[]);
+
 -- Raised from inside prediction expressions when a float array feature has the wrong shape.
 -- IMMUTABLE so that the generated functions stay inlinable.
 CREATE OR REPLACE FUNCTION db4ai._input_array_error(p_expected int4, p_input float8[]) RETURNS float8
@@ -98,7 +101,10 @@ BEGIN
     IF v_key IN ('f', 'call') THEN
         v_args := p_node -> 'a';
     END IF;
-    IF jsonb_typeof(v_args) = 'array' AND v_key NOT IN ('xe', 'array_ok', 'case') THEN
+    IF v_key IN ('+', '*', '-', '/', '<', '<=', '>', '>=', '=', '<>', 'and', 'or', 'f', 'call', 'arr') THEN
+        IF jsonb_typeof(v_args) IS DISTINCT FROM 'array' THEN
+            RETURN db4ai._corrupt_prediction(p_node);
+        END IF;
         SELECT coalesce(array_agg(db4ai._expr_sql(e, p_args, p_oids, p_output) ORDER BY o), ARRAY[]::text[])
           INTO v_sub FROM jsonb_array_elements(v_args) WITH ORDINALITY AS t(e, o);
     END IF;
@@ -188,6 +194,28 @@ BEGIN
 END
 $$;
 
+-- A stored prediction printed as one SQL expression of its declared type: the entry point of the
+-- printer (malformed numbers in a tree count as corruption too).
+CREATE OR REPLACE FUNCTION db4ai._prediction_sql(p_prediction jsonb, p_args text[], p_oids oid[], p_output oid)
+    RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_expr text;
+BEGIN
+    BEGIN
+        v_expr := db4ai._expr_sql(p_prediction -> 'expr', p_args, p_oids, p_output);
+    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR invalid_parameter_value THEN
+        RETURN db4ai._corrupt_prediction(p_prediction -> 'expr');
+    END;
+    IF v_expr IS NULL OR db4ai._prediction_returns(p_prediction, p_output) IS NULL THEN
+        RETURN db4ai._corrupt_prediction(p_prediction);
+    END IF;
+    RETURN format('CAST(%s AS %s)', v_expr, db4ai._prediction_returns(p_prediction, p_output));
+END
+$$;
+
 -- The SQL type a stored prediction returns ("output": the target's own type).
 CREATE OR REPLACE FUNCTION db4ai._prediction_returns(p_prediction jsonb, p_outputtype oid) RETURNS text
     LANGUAGE sql IMMUTABLE
@@ -249,8 +277,7 @@ AS $$
 DECLARE
     m db4ai.gs_model_warehouse%ROWTYPE := db4ai._predictable_model(p_model, p_features);
 BEGIN
-    RETURN format('CAST(%s AS %s)', db4ai._expr_sql(m.prediction -> 'expr', p_features, m.feature_oids, m.outputtype),
-                  db4ai._prediction_returns(m.prediction, m.outputtype));
+    RETURN db4ai._prediction_sql(m.prediction, p_features, m.feature_oids, m.outputtype);
 END
 $$;
 COMMENT ON FUNCTION db4ai.predict_model_sql(text, text[]) IS
@@ -355,10 +382,9 @@ DECLARE
     v_return text := db4ai._prediction_returns(m.prediction, m.outputtype);
     v_body   text;
 BEGIN
-    v_body := 'SELECT CAST(' || db4ai._expr_sql(m.prediction -> 'expr',
-                                                 ARRAY(SELECT '$' || i FROM generate_subscripts(v_types, 1) AS i),
-                                                 m.feature_oids, m.outputtype)
-              || ' AS ' || v_return || ')';
+    v_body := 'SELECT ' || db4ai._prediction_sql(m.prediction,
+                                                  ARRAY(SELECT '$' || i FROM generate_subscripts(v_types, 1) AS i),
+                                                  m.feature_oids, m.outputtype);
     BEGIN
         EXECUTE format('CREATE FUNCTION db4ai.%I(%s) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
                        m.predict_function, db4ai._prediction_signature(m.feature_names, v_types, true),

@@ -9,7 +9,7 @@ import pytest
 
 from db4ai import models
 from db4ai.dialect import parse_script
-from db4ai.errors import DataError, FeatureError, InvalidParameter, ObjectExists
+from db4ai.errors import DataError, FeatureError, InvalidParameter, ObjectExists, TrainingWarning
 
 from tests.models.conftest import houses, synthetic
 from tests.models.reference import train_reference
@@ -137,10 +137,41 @@ def test_diverging_training_warns_and_stores(mdb):
     houses(mdb)
     notices = []
     mdb.add_notice_handler(lambda d: notices.append(d.message_primary))
-    models.create_model(mdb, cm("CREATE MODEL m USING linear_regression FEATURES tax, size TARGET price FROM houses"
-                                " WITH learning_rate = 10, seed = 1"))
+    with pytest.warns(TrainingWarning, match='model "m": Training warning: weights are out of range'):
+        models.create_model(mdb, cm("CREATE MODEL m USING linear_regression FEATURES tax, size TARGET price FROM houses"
+                                    " WITH learning_rate = 10, seed = 1"))
     assert notices == ["Training warning: weights are out of range, try again with another hyperparameter configuration"]
     assert leftovers(mdb)[0] == 1
+    explained = mdb.execute("SELECT db4ai.gs_explain_model('m')").fetchone()[0]
+    assert explained.endswith("warning: training diverged (weights out of range); predictions are not meaningful\n")
+
+
+def test_a_converging_training_gives_no_warning(mdb):
+    import warnings
+    synthetic(mdb)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        models.create_model(mdb, cm("CREATE MODEL m USING linear_regression FEATURES x1, x2 TARGET y FROM points"
+                                    " WITH optimizer = 'ngd', seed = 1"))
+    assert "warning" not in mdb.execute("SELECT db4ai.gs_explain_model('m')").fetchone()[0]
+
+
+def test_create_or_replace_keeps_the_old_model_until_the_new_one_is_stored(mdb):
+    import dataclasses
+    synthetic(mdb)
+    models.create_model(mdb, cm("CREATE MODEL m USING linear_regression FEATURES x1 TARGET y FROM points WITH seed = 1"))
+    old = mdb.execute("SELECT coefficients, predict_function FROM db4ai.gs_model_warehouse").fetchone()
+    failing = dataclasses.replace(cm("CREATE MODEL m USING linear_regression FEATURES x1, nosuch TARGET y FROM points"),
+                                  replace=True)
+    with pytest.raises(psycopg.errors.UndefinedColumn):
+        models.create_model(mdb, failing)
+    assert mdb.execute("SELECT coefficients, predict_function FROM db4ai.gs_model_warehouse").fetchone() == old
+    replacing = dataclasses.replace(cm("CREATE MODEL m USING linear_regression FEATURES x1, x2 TARGET y FROM points"
+                                       " WITH seed = 1"), replace=True)
+    models.create_model(mdb, replacing)
+    coefficients, function = mdb.execute("SELECT coefficients, predict_function FROM db4ai.gs_model_warehouse").fetchone()
+    assert len(coefficients) == 3 and function == "m_pred" and leftovers(mdb)[0] == 1
+    assert mdb.execute("SELECT db4ai.m_pred(1, 1)").fetchone()[0] == pytest.approx(sum(coefficients))
 
 
 def test_int_and_bool_and_numeric_inputs(mdb):
@@ -309,3 +340,46 @@ def test_expressions_aliases_and_percent_signs(mdb):
                                 "FROM points AS p WITH max_iterations = 1"))
     assert mdb.execute("SELECT feature_names, outputtype, processedtuples FROM db4ai.gs_model_warehouse").fetchone() == (
         ["r", "x1 * 2"], 701, 50)
+
+
+def test_purge_waits_for_a_training_that_reads_the_snapshot_then_refuses(mdb, db_dsn):
+    """PURGE during a CREATE MODEL from its snapshot: it waits for the model, then the model pins it."""
+    import threading
+    from db4ai.errors import DependencyError
+    from db4ai import snapshots  # noqa: F401 - the statement form is tested in the shim tests
+
+    synthetic(mdb)
+    mdb.execute("SELECT db4ai.create_snapshot('public', 'pts', '{\"SELECT * FROM points\"}')")
+    training, release = threading.Event(), threading.Event()
+
+    def on_pass(record):
+        training.set()
+        assert release.wait(30)
+
+    outcome: dict = {}
+
+    def purge():
+        with psycopg.connect(db_dsn, autocommit=True) as other:
+            try:
+                other.execute("SELECT db4ai.purge_snapshot('public', 'pts@1.0.0')")
+                outcome["purge"] = "purged"
+            except psycopg.Error as exc:
+                outcome["purge"] = exc
+
+    trainer = threading.Thread(target=lambda: models.create_model(
+        mdb, cm('CREATE MODEL m USING linear_regression FEATURES x1 TARGET y FROM "pts@1.0.0" WITH seed = 1,'
+                ' max_iterations = 2'), on_pass=on_pass))
+    trainer.start()
+    assert training.wait(30)
+    purger = threading.Thread(target=purge)
+    purger.start()
+    purger.join(1.0)
+    assert purger.is_alive(), "PURGE must wait while the training reads the snapshot"
+    release.set()
+    trainer.join(30)
+    purger.join(30)
+    assert isinstance(outcome["purge"], psycopg.errors.DependentObjectsStillExist)
+    assert 'model "m" was trained on it' in str(outcome["purge"])
+    assert mdb.execute("SELECT count(*) FROM db4ai.snapshot WHERE name = 'pts@1.0.0'").fetchone() == (1,)
+    assert mdb.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone() == (0,)
+    del DependencyError

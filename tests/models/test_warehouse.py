@@ -425,3 +425,62 @@ def test_a_model_row_may_only_name_snapshots_its_owner_can_read(mdb, make_role):
             )
     with psycopg.connect(alice.dsn, autocommit=True) as a:
         assert a.execute("SELECT (db4ai.purge_snapshot('public', 'pts@1.0.0')).name").fetchone()[0] == "pts@1.0.0"
+
+
+def test_generated_functions_take_the_feature_names_as_arguments(mdb):
+    warehouse.store(mdb, record(names=["tax", "size"]))
+    assert mdb.execute("SELECT db4ai.m_pred(size => 1, tax => 2)").fetchone()[0] == 1.5 * 2 - 2.0 + 0.25
+    args = mdb.execute("SELECT pg_get_function_arguments('db4ai.m_pred'::regproc)").fetchone()[0]
+    assert args == "tax double precision, size double precision"
+    warehouse.drop(mdb, "m")
+    warehouse.store(mdb, record(names=["same", "same"]))  # names that cannot be arguments: x1, x2
+    args = mdb.execute("SELECT pg_get_function_arguments('db4ai.m_pred'::regproc)").fetchone()[0]
+    assert args == "x1 double precision, x2 double precision"
+
+
+def test_predict_by_through_the_shim_calls_the_inlined_function(mdb):
+    warehouse.store(mdb, record())
+    mdb.execute("CREATE TABLE t (x1 float8, x2 int4)")
+    call = warehouse.predict_call_sql(mdb, "m", ["x1", "x2"])
+    assert call == "db4ai.m_pred(CAST((x1) AS float8), CAST((x2) AS float8))"
+    plan = "\n".join(r[0] for r in mdb.execute(f"EXPLAIN VERBOSE SELECT {call} FROM t").fetchall())
+    assert "m_pred" not in plan
+
+
+def test_install_over_a_0_1_database_gives_old_models_their_prediction(mdb):
+    """Models stored by db4ai 0.1 have no prediction tree and an unnamed-argument function."""
+    warehouse.store(mdb, record())
+    mdb.execute("DROP FUNCTION db4ai.m_pred(float8, float8)")
+    mdb.execute("CREATE FUNCTION db4ai.m_pred(float8, float8) RETURNS float8 LANGUAGE sql IMMUTABLE"
+                " AS 'SELECT $1 * 1.5 + $2 * -2 + 0.25'")
+    mdb.execute("UPDATE db4ai.gs_model_warehouse SET prediction = NULL, details = NULL")
+    from db4ai.install import install
+    install(mdb)
+    assert mdb.execute("SELECT prediction IS NOT NULL FROM db4ai.gs_model_warehouse").fetchone() == (True,)
+    assert mdb.execute("SELECT db4ai.m_pred(x1 => 1, x2 => 1)").fetchone()[0] == -0.25
+    assert mdb.execute(f"SELECT {warehouse.prediction_sql(mdb, 'm', ['1', '1'])}").fetchone()[0] == -0.25
+
+
+@pytest.mark.parametrize("node", [
+    {"f": "pg_sleep", "a": [1]},
+    {"call": "drop_model", "a": [1]},
+    {"cast": "regclass", "a": 1},
+    {"x": 3},
+    {"x": "1); DROP TABLE t; --"},
+    {"out": 1},
+    {"nosuch": 1},
+    {"+": 1},
+    "1; SELECT 1",
+])
+def test_the_printer_refuses_anything_but_its_nodes(mdb, make_role, node):
+    """Any role may insert model rows; the SECURITY DEFINER trigger prints only whitelisted nodes."""
+    import json
+    mallory = make_role("mallory")
+    with psycopg.connect(mallory.dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.DataCorrupted, match="corrupted model: invalid prediction node"):
+            conn.execute(
+                "INSERT INTO db4ai.gs_model_warehouse (modelname, modelowner, modeltype, outputtype, modeldata,"
+                " feature_oids, prediction) VALUES ('forged', (SELECT oid FROM pg_roles WHERE rolname = current_user),"
+                " 'linear_regression', 701, '\\x00', '{701,701}', %s::jsonb)",
+                [json.dumps({"returns": "float8", "expr": {"+": [node, 1.0]}})])
+    assert mdb.execute("SELECT count(*) FROM pg_proc WHERE proname LIKE 'forged%'").fetchone() == (0,)
