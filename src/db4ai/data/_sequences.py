@@ -135,11 +135,15 @@ def _plan(conn: psycopg.Connection, query: str, key: str, order_by: list[str], m
         cut = sql.SQL("[greatest(count(*) - {m} + 1, 1):count(*)]").format(m=sql.Literal(max_length))
     aggs = [sql.SQL("array_send((array_agg(s.{v}::{t}{order})){cut})").format(
         v=ident(f"v{i}"), t=sql.SQL(c.sql_type), order=order, cut=cut) for i, c in enumerate(codecs)]
-    grouped = sql.SQL("SELECT s.k, {aggs}, row_number() OVER (ORDER BY s.k) - 1 AS i FROM ({steps}) AS s"
-                      " WHERE s.k IS NOT NULL GROUP BY s.k").format(aggs=sql.SQL(", ").join(aggs), steps=steps)
-    where = sql.SQL("") if parts == 1 else sql.SQL(" WHERE (g.i / {c}) % {n} = {p}").format(
-        c=sql.Literal(chunk_keys), n=sql.Literal(parts), p=sql.Literal(part))
-    statement = sql.SQL("SELECT g.* FROM ({grouped}) AS g{where} ORDER BY g.i").format(grouped=grouped, where=where)
+    aggs_sql = sql.SQL(", ").join(aggs)
+    if parts == 1:
+        statement = sql.SQL("SELECT s.k, {aggs} FROM ({steps}) AS s WHERE s.k IS NOT NULL GROUP BY s.k ORDER BY s.k").format(
+            aggs=aggs_sql, steps=steps)
+    else:  # number the keys in order, keep groups part, part + parts, ... of chunk_keys keys
+        statement = sql.SQL(
+            "SELECT g.* FROM (SELECT s.k, {aggs}, row_number() OVER (ORDER BY s.k) - 1 AS i FROM ({steps}) AS s"
+            " WHERE s.k IS NOT NULL GROUP BY s.k) AS g WHERE (g.i / {c}) % {n} = {p} ORDER BY g.i").format(
+            aggs=aggs_sql, steps=steps, c=sql.Literal(chunk_keys), n=sql.Literal(parts), p=sql.Literal(part))
     return _Plan(statement, tuple(d[0] for d in values), tuple(codecs))
 
 
@@ -181,7 +185,7 @@ def sequence_items(conn: psycopg.Connection, query: str, *, key: str, order_by: 
     plan = _plan(conn, query, key, _names(order_by), max_length, keep, part, parts, chunk_keys)
     width = len(plan.columns)
     with conn.cursor(binary=True) as cur:
-        for row in cur.stream(plan.statement):
+        for row in cur.stream(plan.statement, size=64):  # rows in chunks: less per-row protocol work
             k = row[0]
             cols = [_column(row[1 + j], plan.codecs[j], plan.columns[j], k) for j in range(width)]
             yield k, cols[0] if width == 1 else np.column_stack(cols).astype(np.result_type(*cols))
