@@ -113,7 +113,9 @@ class Run:
 
     # -- recording -----------------------------------------------------------------------------
     def log(self, step: int, **metrics: float) -> None:
-        """Record metric values at ``step`` (an epoch, a pass, a global step), committed at once."""
+        """Record metric values at ``step`` (an epoch, a pass, a global step), committed at once.
+        A value of None is skipped (e.g. a loss not computed in pass 0)."""
+        metrics = {k: v for k, v in metrics.items() if v is not None}
         if not metrics:
             return
         if isinstance(step, bool) or not isinstance(step, int):
