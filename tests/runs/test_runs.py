@@ -222,9 +222,18 @@ def test_owners_see_and_change_their_runs_others_do_not(db, db_dsn, make_role):
         assert db.execute("SELECT count(*) FROM db4ai.training_run_metric").fetchone()[0] == 0
 
 
-def test_reinstalling_keeps_runs(db):
+def test_reinstalling_keeps_runs_and_artifacts(db):
+    import numpy as np
+
+    from db4ai import artifacts
+
     with runs.start(db, "kept") as run:
         run.log(0, loss=1.0)
+        artifacts.save(db, "kept-w", {"w": np.arange(3.0)}, run=run, chunk_size=8)
     db4ai.install(db)
     assert runs.get(db, run.id).state == "succeeded"
     assert runs.metrics(db, run.id) == {"loss": ([0], [1.0])}
+    assert np.array_equal(artifacts.load(db, "kept-w")["w"], np.arange(3.0))
+    with runs.start(db, "after") as later:  # the identity sequences went on
+        pass
+    assert later.id == run.id + 1

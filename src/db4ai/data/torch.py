@@ -104,8 +104,13 @@ class TorchDataset(IterableDataset[torch.Tensor]):
         return self.world_size > 1 or self.shuffle or self.drop_tail or self.cache_dir is not None
 
     def set_epoch(self, epoch: int) -> None:
-        """The epoch whose order the next iteration yields (DistributedSampler.set_epoch)."""
+        """The epoch whose order the next iteration yields (DistributedSampler.set_epoch).
+
+        Called in the main process before the DataLoader starts its workers, it also counts the
+        rows once there, so that the workers do not each count them again."""
         self.epoch = int(epoch)
+        if self.planned:
+            self._count()
 
     def __len__(self) -> int:
         """Batches this rank yields per epoch (planned mode; counts the rows once)."""
