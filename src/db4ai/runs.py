@@ -36,7 +36,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from ._lineage import source_snapshot_ids
-from .errors import InterfaceError, InvalidParameter, from_server_error
+from .errors import InterfaceError, InvalidParameter, ObjectNotFound, from_server_error
 
 KINDS = ("external", "create_model")
 END_STATES = ("succeeded", "failed", "interrupted")
@@ -258,8 +258,6 @@ def _info(row: Sequence[Any]) -> RunInfo:
 
 def get(conn: psycopg.Connection, run: int | Run) -> RunInfo:
     """A run by id; ObjectNotFound when there is none (or it is not visible to this role)."""
-    from .errors import ObjectNotFound
-
     run_id = run.id if isinstance(run, Run) else int(run)
     row = conn.execute(sql.SQL(_INFO + " WHERE id = %s"), (run_id,)).fetchone()
     if row is None:
