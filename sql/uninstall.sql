@@ -1,6 +1,7 @@
--- Removes every db4ai object: snapshots' backing storage, the model warehouse, functions, types, settings.
+-- Removes every db4ai object: snapshots' backing storage, the model warehouse, training runs and
+-- artifacts (all in schema db4ai), functions, types, settings.
 --   psql "$DSN" -v ON_ERROR_STOP=1 -f sql/uninstall.sql
--- Uninstalling deletes all snapshots (views and backing tables in user schemas) and all models.
+-- Uninstalling deletes all snapshots (views and backing tables in user schemas), all models, runs and artifacts.
 BEGIN;
 SET LOCAL client_min_messages = warning;  -- DROP ... CASCADE lists every dependent object
 DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('db4ai install')); END $$;

@@ -22,6 +22,7 @@ from .errors import (  # noqa: E402
 from .install import install, uninstall  # noqa: E402
 
 _SHIM = frozenset({"Connection", "Cursor", "connect"})
+_SUBMODULES = frozenset({"artifacts", "data", "runs"})  # ``db4ai.runs.start(...)`` after ``import db4ai``
 
 
 def __getattr__(name: str):  # the shim pulls in sqlglot and the model code: load it on first use
@@ -29,6 +30,10 @@ def __getattr__(name: str):  # the shim pulls in sqlglot and the model code: loa
         from . import connection
 
         return getattr(connection, name)
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'db4ai' has no attribute {name!r}")
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Command line: ``db4ai install | sql | demo``.
+"""Command line: ``db4ai install | sql | demo [--torch] | plot-run``.
 
 ``db4ai sql`` behaves like psql for what it prints: results as aligned tables, command tags
 for statements without rows, NOTICEs and errors on stderr, exit code 1 on the first error.
@@ -243,12 +243,48 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if getattr(args, "torch", False):
+        return cmd_demo_torch(args)
     conn = open_connection(args.dsn, sys.stderr)
     script = resources.files("db4ai").joinpath("demo.sql").read_text(encoding="utf-8")
     with conn:
         install(conn)
         print(f"db4ai demo on database {conn.info.dbname} ({conn.info.parameter_status('server_version')})\n")
         run_script(conn, script, sys.stdout, sys.stderr, echo=True)
+    return 0
+
+
+def cmd_demo_torch(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("db4ai demo --torch: skipped, PyTorch is not installed (pip install 'db4ai[torch]')")
+        return 0
+    from .torch_demo import run_demo
+
+    conn = open_connection(args.dsn, sys.stderr)
+    with conn:
+        install(conn)
+        print(f"db4ai PyTorch demo on database {conn.info.dbname} ({conn.info.parameter_status('server_version')})\n")
+        try:
+            run_demo(conn, sys.stdout)
+        except (psycopg.Error, Error) as exc:
+            _report_error(exc, sys.stderr)
+            return 1
+    return 0
+
+
+def cmd_plot_run(args: argparse.Namespace) -> int:
+    from .plot import plot_run
+
+    conn = open_connection(args.dsn, sys.stderr)
+    with conn:
+        try:
+            path = plot_run(conn, args.run, args.output)
+        except (psycopg.Error, Error) as exc:
+            _report_error(exc, sys.stderr)
+            return 1
+    print(f"wrote {path}")
     return 0
 
 
@@ -270,7 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="a short guided tour on sample data", description="Install db4ai and walk through snapshots and models on sample data.")
     p.add_argument("-d", "--dsn", help=dsn_help)
+    p.add_argument("--torch", action="store_true", help="the PyTorch tour: training run, artifact, evaluation (needs torch)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("plot-run", help="plot a training run's metrics to a PNG (needs matplotlib)",
+                       description="Plot each metric of a training run against its step into a PNG file.")
+    p.add_argument("run", help="run id, or a run name (its latest run)")
+    p.add_argument("-o", "--output", metavar="FILE", help="PNG file to write (default: run-<id>.png)")
+    p.add_argument("-d", "--dsn", help=dsn_help)
+    p.set_defaults(func=cmd_plot_run)
     return parser
 
 

@@ -30,7 +30,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.string import TextLoader
 
-from . import algorithms, targets, warehouse
+from . import _lineage as lineage
+from . import algorithms, runs, targets, warehouse
 from .algorithms import hyperparameters as hyper
 from .algorithms.base import Algorithm, InputColumn, Inputs, Signature, Target, TargetKind, Trained
 from .dialect.statements import CreateModel
@@ -103,61 +104,26 @@ def _describe(conn: psycopg.Connection, query: str) -> list[InputColumn]:
         return [InputColumn(d.name, int(d.type_code)) for d in cur.description or ()]
 
 
-_LINEAGE = sql.SQL("""
-WITH RECURSIVE reads(oid) AS (
-    SELECT d.refobjid FROM pg_catalog.pg_rewrite r
-      JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
-     WHERE r.ev_class = {view}::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
-       AND d.refobjid <> r.ev_class
-    UNION
-    SELECT d.refobjid FROM reads
-      JOIN pg_catalog.pg_rewrite r ON r.ev_class = reads.oid
-      JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
-     WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
-)
-SELECT DISTINCT s.id FROM reads
-  JOIN pg_catalog.pg_class c ON c.oid = reads.oid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  JOIN db4ai.snapshot s ON s.schema = n.nspname AND s.name = c.relname AND c.relkind = 'v'
- ORDER BY 1
-""")
-
-
-def _snapshot_ids(conn: psycopg.Connection, query: str) -> list[int]:
-    """db4ai.snapshot ids of every snapshot the training query reads (lineage for PURGE's check).
-
-    PostgreSQL itself says what the query depends on: the query becomes a temporary view whose
-    dependencies are followed through ordinary views, so a snapshot counts however it is named
-    (``s@1.0.0``, ``"s@1.0.0"``, in a subquery or behind another view).
-    """
-    view = sql.Identifier("pg_temp", "_db4ai_lineage")
-    with conn.transaction(force_rollback=True):  # the view only lives for this lookup
-        conn.execute(sql.SQL("CREATE TEMP VIEW {} AS {}").format(view, sql.SQL(query)))  # type: ignore[arg-type]
-        rows = conn.execute(_LINEAGE.format(view=sql.Literal("pg_temp._db4ai_lineage"))).fetchall()
-    return [int(r[0]) for r in rows]
-
-
 _SNAPSHOT_LOCK = sql.SQL("SELECT pg_advisory_lock_shared(hashtextextended('db4ai snapshot id ' || id, 0))"
                          " FROM unnest({}::int8[]) AS id ORDER BY id")
 
 
 @contextmanager
-def _holding_snapshots(conn: psycopg.Connection, ids: Sequence[int]) -> Iterator[list[int]]:
+def _holding_snapshots(session: psycopg.Connection, ids: Sequence[int]) -> Iterator[None]:
     """Hold the snapshots a training reads against PURGE until the model is stored.
 
     PURGE takes the same key exclusively (sql/snapshot/storage.sql ``_get_snapshot``), so it waits
     for this training, then finds the stored model and refuses; derivations take it shared and do
-    not wait. The locks live on a connection of their own, closed when the training ends however it
-    ends (a lost client ends that session too), so the caller's transaction state never matters.
+    not wait. The locks are taken on the training run's own session, which ends with the training
+    however it ends (a lost client ends it too), so the caller's transaction state never matters.
     """
-    if not ids:
-        yield []
-        return
-    from .data._parallel import sibling_conninfo
-
-    with psycopg.connect(sibling_conninfo(conn), autocommit=True) as holder:
-        holder.execute(_SNAPSHOT_LOCK.format(sql.Literal(list(ids))))
-        yield list(ids)
+    if ids:
+        session.execute(_SNAPSHOT_LOCK.format(sql.Literal(list(ids))))
+    try:
+        yield
+    finally:
+        if ids and not session.closed:
+            session.execute("SELECT pg_advisory_unlock_all()")
 
 
 @dataclass
@@ -240,21 +206,33 @@ def create_model(
     columns = _describe(conn, plan.query)
     target_column = columns[0] if algorithm.supervised else None
     inputs = algorithm.check_input(target_column, columns[1:] if algorithm.supervised else columns)
-    with _holding_snapshots(conn, _snapshot_ids(conn, plan.query)) as snapshot_ids:
+    snapshot_ids = lineage.snapshot_ids(conn, plan.query)
+    with runs.start(conn, stmt.name, kind="create_model", params=hp, source=plan.query,
+                    snapshot_ids=snapshot_ids) as run, _holding_snapshots(run.session, snapshot_ids):
+
+        def logged(record: PassRecord) -> None:
+            run.log(record.pass_no, loss=record.loss, delta_loss=record.delta_loss,  # type: ignore[arg-type]
+                    learning_rate=record.learning_rate)
+            if on_pass is not None:
+                on_pass(record)
+
         encoding = targets.encode(conn, plan.query, algorithm.target, target_column, inputs.columns,
                                   algorithm.max_categories)
         training = _Training(
             conn=conn, query=encoding.query, inputs=inputs,
             target=None if target_column is None else Target(target_column, encoding.categories),
             hyperparameters=hp, start=time.monotonic(), cache=cache, parallel=parallel,
-            encoder=encoding.encoder, on_pass=on_pass,
+            encoder=encoding.encoder, on_pass=logged,
         )
         trained = algorithm.train(training)
         if training.rows == 0:
             raise DataError("Input data is empty")
         if training.target is not None and algorithm.target in (TargetKind.BINARY, TargetKind.CATEGORICAL):
             targets.check_count(training.target.categories or ())
-        warehouse.store(conn, _record(stmt, plan, training, trained, snapshot_ids), replace=stmt.replace)
+        record = _record(stmt, plan, training, trained, snapshot_ids)
+        with conn.transaction():  # the model and its run's success commit together
+            warehouse.store(conn, record, replace=stmt.replace)
+            run.succeed(conn, model=stmt.name, rows_read=training.rows)
 
 
 def _record(stmt: CreateModel, plan: _Plan, training: _Training, trained: Trained,

@@ -60,3 +60,12 @@ def resolve_dsn(dsn: str | None = None) -> str:
     if os.environ.get(ENV_DSN):
         return os.environ[ENV_DSN]
     return str(embedded_server().get_uri())
+
+
+def sibling_conninfo(conn: Any) -> str:
+    """A conninfo string for another connection to the same database as the same role (the
+    parallel readers, a training run's own session)."""
+    import psycopg
+
+    options = {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info if o.val is not None}
+    return psycopg.conninfo.make_conninfo(**options)

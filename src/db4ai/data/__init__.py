@@ -3,7 +3,8 @@
 ``read``/``stream`` give typed columns with NULL masks (:class:`Frame`); ``read_matrix``/
 ``stream_matrix`` give float64 training matrices (:class:`Matrix`); :class:`Cache` keeps
 results over immutable snapshots for repeated passes; :class:`BatchFeeder` cuts matrices
-into batches with background prefetch. ``db4ai.data.torch`` adapts a query to PyTorch.
+into batches with background prefetch; :func:`sequences` groups rows into padded, masked
+batches of ordered sequences. ``db4ai.data.torch`` adapts a query to PyTorch (ranks x workers).
 
 How rows travel: for each chunk the server aggregates every column into one array and sends
 it in binary (``array_send``); numpy views it without per-row Python. A query that is a
@@ -30,6 +31,7 @@ beyond ``work_mem`` (times ``hash_mem_multiplier``) PostgreSQL spills it to temp
 from ._cache import Cache, CacheKey, cache_key
 from ._frame import Frame, Matrix
 from ._reader import read, read_matrix, stream, stream_matrix, stream_part
+from ._sequences import SequenceBatch, sequence_items, sequences
 from ._types import Column, describe
 from .feeder import BatchFeeder
 
@@ -40,10 +42,13 @@ __all__ = [
     "Column",
     "Frame",
     "Matrix",
+    "SequenceBatch",
     "cache_key",
     "describe",
     "read",
     "read_matrix",
+    "sequence_items",
+    "sequences",
     "stream",
     "stream_matrix",
     "stream_part",

@@ -15,18 +15,14 @@ from contextlib import ExitStack, contextmanager
 from typing import TypeVar, cast
 
 import psycopg
+
+from ..server import sibling_conninfo
 from psycopg import sql
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 _DONE = object()
-
-
-def sibling_conninfo(conn: psycopg.Connection) -> str:
-    """A conninfo string for another connection to the same database as the same role."""
-    options = {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info if o.val is not None}
-    return psycopg.conninfo.make_conninfo(**options)
 
 
 @contextmanager
