@@ -206,7 +206,8 @@ BEGIN
            array_agg('$' || i ORDER BY i)
       INTO v_types, v_args
       FROM generate_series(1, v_inputs) AS i;
-    EXECUTE format('CREATE FUNCTION db4ai.%I(%s) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+    -- OR REPLACE: restoring a dump re-inserts the rows while the dumped functions already exist.
+    EXECUTE format('CREATE OR REPLACE FUNCTION db4ai.%I(%s) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
                    NEW.predict_function, v_types, db4ai._prediction_type(NEW.outputtype),
                    'SELECT ' || db4ai._prediction_sql(NEW.modeltype, NEW.coefficients, NEW.feature_oids,
                                                       NEW.outputtype, v_args));

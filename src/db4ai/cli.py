@@ -21,8 +21,9 @@ from . import dialect
 from ._version import __version__
 from .connection import Connection, connect
 from .errors import Error, InterfaceError
-from .install import install
-from .server import ENV_DSN, data_home
+from . import extension
+from .install import install, installed_version
+from .server import ENV_DSN, data_home, resolve_dsn
 
 # Type OIDs whose values psql right-aligns.
 _NUMERIC_OIDS = frozenset({20, 21, 23, 26, 700, 701, 1700, 790})
@@ -150,10 +151,14 @@ def _print_notice(err: TextIO):
     return handler
 
 
-def open_connection(dsn: str | None, err: TextIO) -> Connection:
-    """Connect (embedded server when no DSN); one clear line on failure."""
+def open_connection(dsn: str | None, err: TextIO, *, plain: bool = False) -> Connection:
+    """Connect (embedded server when no DSN); one clear line on failure. ``plain``: do not install
+    db4ai into the embedded database on first use (``db4ai install`` decides how to install)."""
     try:
-        conn = connect(dsn, autocommit=True)  # no DSN: $DB4AI_DSN, else the embedded server (set up on first use)
+        if plain:
+            conn = Connection.connect(resolve_dsn(dsn), autocommit=True)
+        else:
+            conn = connect(dsn, autocommit=True)  # no DSN: $DB4AI_DSN, else the embedded server (set up on first use)
     except psycopg.Error as exc:  # unreachable, refused, bad password, malformed DSN
         err.write(f"db4ai: could not connect to the database: {_one_line(str(exc))}\n")
         raise CommandError from exc
@@ -212,16 +217,31 @@ def interactive(conn: Connection, out: TextIO, err: TextIO) -> int:
 # -- commands --------------------------------------------------------------------------------
 
 
+def install_message(before: str | None, after: str, dbname: str, *, extension: bool) -> str:
+    """What ``db4ai install`` did, in one line."""
+    where = f"in database {dbname}" + (" (extension)" if extension else "")
+    if before is None:
+        return f"db4ai {after} installed {where}"
+    if before == after:
+        return f"db4ai already at {after} {where}"
+    return f"db4ai upgraded from {before} to {after} {where}"
+
+
 def cmd_install(args: argparse.Namespace) -> int:
-    conn = open_connection(args.dsn, sys.stderr)
+    conn = open_connection(args.dsn, sys.stderr, plain=True)
     with conn:
         dbname = conn.info.dbname
         try:
-            version = install(conn)
-        except psycopg.Error as exc:
+            as_extension = args.extension or extension.installed_as_extension(conn) is not None
+            if as_extension:
+                before, after = extension.install_extension(conn)
+            else:
+                before = installed_version(conn)
+                after = install(conn)
+        except (psycopg.Error, Error) as exc:
             _report_error(exc, sys.stderr)
             return 1
-    print(f"db4ai {version} installed in database {dbname}")
+    print(install_message(before, after, dbname, extension=as_extension))
     return 0
 
 
@@ -258,8 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
     dsn_help = f"PostgreSQL connection string (default: ${ENV_DSN}, else the embedded server)"
 
-    p = sub.add_parser("install", help="install or upgrade db4ai in a database", description="Install or upgrade db4ai (same as psql -f sql/install.sql).")
+    p = sub.add_parser("install", help="install or upgrade db4ai in a database",
+                       description="Install or upgrade db4ai: the objects of psql -f sql/install.sql, or with --extension "
+                                   "the extension files in a local server's extension directory and CREATE EXTENSION db4ai.")
     p.add_argument("-d", "--dsn", help=dsn_help)
+    p.add_argument("--extension", action="store_true",
+                   help="install as an extension (needs a superuser and a server on this machine); "
+                        "a database that has the extension is always upgraded this way")
     p.set_defaults(func=cmd_install)
 
     p = sub.add_parser("sql", help="run SQL and DB4AI statements", description="Run SQL and DB4AI statements like psql: from -c, -f, or an interactive prompt.")
