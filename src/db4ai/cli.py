@@ -1,7 +1,9 @@
-"""Command line: ``db4ai install | sql | demo``.
+"""Command line: ``db4ai install | sql | demo | server``.
 
-``db4ai sql`` behaves like psql for what it prints: results as aligned tables, command tags
-for statements without rows, NOTICEs and errors on stderr, exit code 1 on the first error.
+``db4ai sql`` behaves like psql: results as aligned tables in PostgreSQL's text form, command
+tags for statements without rows, NOTICEs and errors (with psql's ``LINE n:`` and caret) on
+stderr, exit code 1 on the first error of ``-c``/``-f``; without them, an interactive prompt
+(:mod:`db4ai._prompt`) with psql's backslash commands (:mod:`db4ai._shell`, :mod:`db4ai._meta`).
 Without a DSN (``-d`` or ``$DB4AI_DSN``) it uses the embedded PostgreSQL and installs db4ai
 there on first use.
 """
@@ -10,113 +12,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import psycopg
 
-from . import dialect
+from . import extension
+from ._output import format_table, one_line, report_error
+from ._shell import Quit, Shell
 from ._version import __version__
 from .connection import Connection, connect
 from .errors import Error, InterfaceError
-from . import extension
 from .install import install, installed_version
-from .server import ENV_DSN, data_home, resolve_dsn
+from .server import ENV_DSN, resolve_dsn
 
-# Type OIDs whose values psql right-aligns.
-_NUMERIC_OIDS = frozenset({20, 21, 23, 26, 700, 701, 1700, 790})
+__all__ = ["CommandError", "format_table", "main", "run_script"]
 
 
 class CommandError(Exception):
     """A failure already reported to the user; the CLI exits with status 1."""
-
-
-# -- output ----------------------------------------------------------------------------------
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, (list, tuple)):
-        return "{" + ",".join(_array_item(v) for v in value) + "}"
-    if isinstance(value, float):
-        return repr(value) if value == value and value not in (float("inf"), float("-inf")) else str(value).replace("inf", "Infinity").replace("nan", "NaN")
-    return str(value)
-
-
-def _array_item(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    text = _cell(value)
-    if text == "" or any(c in text for c in ' ,{}"\\'):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
-
-
-def _center(text: str, width: int) -> str:
-    left = (width - len(text)) // 2  # psql puts the odd space on the right
-    return " " * left + text + " " * (width - len(text) - left)
-
-
-def format_table(names: Sequence[str], numeric: Sequence[bool], rows: Iterable[Sequence[Any]]) -> str:
-    """Render rows exactly as psql's aligned format does, multi-line cells included
-    (each line but a cell's last carries psql's ``+`` continuation mark)."""
-    cells = [[_cell(v).split("\n") for v in row] for row in rows]
-    widths = [max([len(n)] + [len(line) for r in cells for line in r[i]]) for i, n in enumerate(names)]
-    out = [" " + " | ".join(_center(n, w) for n, w in zip(names, widths)) + " ",
-           "-" + "-+-".join("-" * w for w in widths) + "-"]
-    last = len(names) - 1
-    for row in cells:
-        for k in range(max(len(lines) for lines in row) if row else 0):
-            parts = []
-            for i, (lines, w, num) in enumerate(zip(row, widths, numeric)):
-                text = lines[k] if k < len(lines) else ""
-                more = k < len(lines) - 1
-                if i == last and not more and not num:
-                    parts.append(" " + text)  # psql does not pad a left-aligned last cell
-                else:
-                    parts.append(" " + (text.rjust(w) if num else text.ljust(w)) + ("+" if more else (" " if i != last else "")))
-            out.append("|".join(parts))
-    out.append(f"({len(cells)} row{'' if len(cells) == 1 else 's'})")
-    return "\n".join(out) + "\n"
-
-
-def _print_result(cur: psycopg.Cursor, out: TextIO) -> None:
-    if cur.description is not None:
-        names = [c.name for c in cur.description]
-        numeric = [c.type_code in _NUMERIC_OIDS for c in cur.description]
-        out.write(format_table(names, numeric, cur.fetchall()) + "\n")
-    elif cur.statusmessage:
-        out.write(cur.statusmessage + "\n")
-
-
-def _report_error(exc: BaseException, err: TextIO) -> None:
-    if isinstance(exc, psycopg.Error) and exc.diag.message_primary:
-        severity = exc.diag.severity or "ERROR"
-        err.write(f"{severity}:  {exc.diag.message_primary}\n")
-        if exc.diag.message_detail:
-            err.write(f"DETAIL:  {exc.diag.message_detail}\n")
-        if exc.diag.message_hint:
-            err.write(f"HINT:  {exc.diag.message_hint}\n")
-    elif isinstance(exc, Error):
-        err.write(f"ERROR:  {exc}\n")
-        if exc.hint:
-            err.write(f"HINT:  {exc.hint}\n")
-    else:
-        err.write(f"ERROR:  {_one_line(str(exc))}\n")
-
-
-def _one_line(message: str) -> str:
-    """The informative line of a (possibly multi-line) libpq message."""
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    if not lines:
-        return message
-    first = lines[0].removeprefix("connection failed: ")
-    return first
 
 
 # -- running scripts -------------------------------------------------------------------------
@@ -124,23 +40,8 @@ def _one_line(message: str) -> str:
 
 def run_script(conn: Connection, text: str, out: TextIO, err: TextIO, *, echo: bool = False) -> None:
     """Execute every statement of ``text``; raise CommandError after reporting the first error."""
-    try:
-        statements = dialect.parse_script(text)
-    except Error as exc:
-        _report_error(exc, err)
-        raise CommandError from exc
-    for stmt in statements:
-        if echo:
-            out.write(stmt.text.strip() + ";\n")
-        try:
-            with conn.cursor() as cur:
-                cur.execute(stmt.text)
-                _print_result(cur, out)
-        except (psycopg.Error, Error) as exc:
-            _report_error(exc, err)
-            raise CommandError from exc
-        finally:
-            out.flush()
+    if not Shell(conn, out, err).run_sql(text, echo=echo):
+        raise CommandError
 
 
 def _print_notice(err: TextIO):
@@ -160,7 +61,7 @@ def open_connection(dsn: str | None, err: TextIO, *, plain: bool = False) -> Con
         else:
             conn = connect(dsn, autocommit=True)  # no DSN: $DB4AI_DSN, else the embedded server (set up on first use)
     except psycopg.Error as exc:  # unreachable, refused, bad password, malformed DSN
-        err.write(f"db4ai: could not connect to the database: {_one_line(str(exc))}\n")
+        err.write(f"db4ai: could not connect to the database: {one_line(str(exc))}\n")
         raise CommandError from exc
     except InterfaceError as exc:
         err.write(f"db4ai: {exc}\n")
@@ -173,44 +74,18 @@ def open_connection(dsn: str | None, err: TextIO, *, plain: bool = False) -> Con
 
 
 def interactive(conn: Connection, out: TextIO, err: TextIO) -> int:
+    """The prompt on a terminal; piped input is read as psql reads a file (no prompts)."""
+    shell = Shell(conn, out, err)
     try:
-        import readline
-    except ImportError:  # pragma: no cover - not on every platform
-        readline = None  # type: ignore[assignment]
-    history = data_home() / "history"
-    if readline is not None:
-        try:
-            readline.read_history_file(history)
-        except OSError:
-            pass
-    out.write(f"db4ai {__version__} ({conn.info.dbname}); end statements with ';', \\q quits\n")
-    buffer: list[str] = []
-    try:
-        while True:
-            try:
-                line = input(f"{conn.info.dbname}{'-' if buffer else '='}> ")
-            except EOFError:
-                out.write("\n")
-                break
-            if not buffer and line.strip() in ("\\q", "quit", "exit"):
-                break
-            buffer.append(line)
-            text = "\n".join(buffer)
-            if not text.strip():
-                buffer.clear()
-                continue
-            if dialect.is_complete(text):
-                buffer.clear()
-                try:
-                    run_script(conn, text, out, err)
-                except CommandError:
-                    pass  # reported; the session goes on, as in psql
+        if sys.stdin.isatty() and out.isatty():
+            from ._prompt import run  # prompt_toolkit: only for a terminal
+
+            return run(shell)
+        shell.feed(sys.stdin)
+    except Quit:
+        pass
     finally:
-        if readline is not None:
-            try:
-                readline.write_history_file(history)
-            except OSError:
-                pass
+        shell.close()
     return 0
 
 
@@ -239,7 +114,7 @@ def cmd_install(args: argparse.Namespace) -> int:
                 before = installed_version(conn)
                 after = install(conn)
         except (psycopg.Error, Error) as exc:
-            _report_error(exc, sys.stderr)
+            report_error(exc, sys.stderr)
             return 1
     print(install_message(before, after, dbname, extension=as_extension))
     return 0
@@ -257,8 +132,15 @@ def cmd_sql(args: argparse.Namespace) -> int:
                 return 1
         if not scripts:
             return interactive(conn, sys.stdout, sys.stderr)
+        shell = Shell(conn, sys.stdout, sys.stderr)
         for script in scripts:
-            run_script(conn, script, sys.stdout, sys.stderr)
+            try:  # a -c that starts with a backslash is one backslash command, as in psql
+                ok = shell.run_meta(script) if script.lstrip().startswith("\\") else shell.run_sql(script)
+            except Quit:
+                break
+            if not ok:
+                return 1
+        shell.close()
     return 0
 
 

@@ -125,10 +125,10 @@ def test_embedded_server_is_used_without_dsn_and_reused(tmp_path):
 def test_table_layout_matches_psql():
     from db4ai.cli import format_table
 
-    text = format_table(["ab", "c", "abc"], [True, False, False], [(12345, "hello", "x")])
+    text = format_table(["ab", "c", "abc"], [True, False, False], [("12345", "hello", "x")])
     assert text == "  ab   |   c   | abc \n-------+-------+-----\n 12345 | hello | x\n(1 row)\n"
     # multi-line cells, as psql -c "select E'ab\\ncdef' as x, 1 as n, E'p\\nq' as z" prints them
-    text = format_table(["x", "n", "z"], [False, True, False], [("ab\ncdef", 1, "p\nq")])
+    text = format_table(["x", "n", "z"], [False, True, False], [("ab\ncdef", "1", "p\nq")])
     assert text == "  x   | n | z \n------+---+---\n ab  +| 1 | p+\n cdef |   | q\n(1 row)\n"
 
 
