@@ -97,3 +97,37 @@ def db4ai_objects(dsn: str) -> list[tuple]:
 
     with psycopg.connect(dsn) as conn:
         return conn.execute(DB4AI_OBJECTS).fetchall()
+
+
+_WATCHDOG = """
+import os, shutil, sys, time
+from pathlib import Path
+pid, pgdata = int(sys.argv[1]), Path(sys.argv[2])
+while True:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        break
+    except PermissionError:
+        pass
+    time.sleep(0.5)
+time.sleep(1.0)  # a server that was starting when the run died has written postmaster.pid by now
+if (pgdata / "postmaster.pid").exists():
+    from pgserver._commands import pg_ctl
+    user = "pgserver" if os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=pgdata, user=user, timeout=30)
+    except Exception:
+        pass
+shutil.rmtree(pgdata, ignore_errors=True)
+"""
+
+
+def stop_server_when_gone(pid: int, pgdata: Path) -> None:
+    """Start a watchdog that stops the embedded server in ``pgdata`` (and removes it) once process
+    ``pid`` has ended, whichever way it ended: a killed test run leaves no server behind."""
+    import subprocess
+    import sys
+
+    subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(pid), str(pgdata)], start_new_session=True,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -19,7 +19,7 @@ from typing import TextIO
 
 import psycopg
 
-from . import extension
+from . import extension, server
 from ._output import format_table, one_line, report_error
 from ._shell import Quit, Shell
 from ._version import __version__
@@ -154,6 +154,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_server(args: argparse.Namespace) -> int:
+    """db4ai server start | stop | status | dsn: the embedded PostgreSQL for other clients."""
+    try:
+        if args.action == "stop":
+            print("server stopped" if server.stop_server() else "server was not running")
+            return 0
+        state = server.server_state()
+        if args.action == "status":
+            if not state.running:
+                print(f"not running (data directory {state.pgdata})")
+                return 3  # pg_ctl status says "not running" with 3 too
+            kept = "kept running by db4ai server start" if server.pinned() else "stops when its last db4ai process exits"
+            print(f"running (pid {state.pid}, {kept})\ndata directory: {state.pgdata}\ndsn: {state.dsn}")
+            return 0
+        if args.action == "start" or not (state.running and server.pinned()):
+            state = server.start_server()  # dsn starts it too, so that psql "$(db4ai server dsn)" works
+        print(state.dsn if args.action == "dsn" else f"server running (pid {state.pid}); connect with: psql \"{state.dsn}\"")
+        return 0
+    except (psycopg.Error, Error) as exc:
+        sys.stderr.write(f"db4ai: {one_line(str(exc))}\n")
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="db4ai", description="openGauss-style in-database machine learning for PostgreSQL")
     parser.add_argument("--version", action="version", version=f"db4ai {__version__}")
@@ -178,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="a short guided tour on sample data", description="Install db4ai and walk through snapshots and models on sample data.")
     p.add_argument("-d", "--dsn", help=dsn_help)
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("server", help="start, stop or show the embedded PostgreSQL",
+                       description="The embedded PostgreSQL that db4ai uses when no DSN is given. 'start' keeps it "
+                                   "running for other clients until 'stop'; 'dsn' prints its connection string "
+                                   "(starting it if needed), e.g. psql \"$(db4ai server dsn)\".")
+    p.add_argument("action", choices=("start", "stop", "status", "dsn"))
+    p.set_defaults(func=cmd_server)
     return parser
 
 
