@@ -9,3 +9,4 @@
 \ir core.sql
 \ir snapshot/_all.sql
 \ir model/_all.sql
+\ir comments.sql

@@ -225,3 +225,5 @@ CREATE OR REPLACE TRIGGER model_function_name
 CREATE OR REPLACE TRIGGER model_function_sync
     AFTER INSERT OR DELETE ON db4ai.gs_model_warehouse
     FOR EACH ROW EXECUTE FUNCTION db4ai._model_function_sync();
+COMMENT ON FUNCTION db4ai.predict_by_float8(text, float8[]) IS
+    'db4ai: a stored model''s linear value for float8 features, looked up per call (for speed call the model''s own function)';
