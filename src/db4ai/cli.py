@@ -11,6 +11,7 @@ there on first use.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -102,17 +103,24 @@ def install_message(before: str | None, after: str, dbname: str, *, extension: b
     return f"db4ai upgraded from {before} to {after} {where}"
 
 
+def _install(conn: Connection, *, as_extension: bool) -> tuple[str | None, str, bool]:
+    """Install or upgrade db4ai; a database that has the extension is upgraded as one. Returns the
+    versions before (None: not installed) and after, and whether it is an extension."""
+    as_extension = as_extension or extension.installed_as_extension(conn) is not None
+    if as_extension:
+        before, after = extension.install_extension(conn)
+    else:
+        before = installed_version(conn)
+        after = install(conn)
+    return before, after, as_extension
+
+
 def cmd_install(args: argparse.Namespace) -> int:
     conn = open_connection(args.dsn, sys.stderr, plain=True)
     with conn:
         dbname = conn.info.dbname
         try:
-            as_extension = args.extension or extension.installed_as_extension(conn) is not None
-            if as_extension:
-                before, after = extension.install_extension(conn)
-            else:
-                before = installed_version(conn)
-                after = install(conn)
+            before, after, as_extension = _install(conn, as_extension=args.extension)
         except (psycopg.Error, Error) as exc:
             report_error(exc, sys.stderr)
             return 1
@@ -148,10 +156,56 @@ def cmd_demo(args: argparse.Namespace) -> int:
     conn = open_connection(args.dsn, sys.stderr)
     script = resources.files("db4ai").joinpath("demo.sql").read_text(encoding="utf-8")
     with conn:
-        install(conn)
-        print(f"db4ai demo on database {conn.info.dbname} ({conn.info.parameter_status('server_version')})\n")
-        run_script(conn, script, sys.stdout, sys.stderr, echo=True)
+        try:
+            _install(conn, as_extension=False)
+        except (psycopg.Error, Error) as exc:
+            report_error(exc, sys.stderr)
+            return 1
+        print(f"db4ai demo on database {conn.info.dbname} (PostgreSQL {conn.info.parameter_status('server_version')})")
+        if not tell_story(Shell(conn, sys.stdout, sys.stderr), script):
+            raise CommandError
     return 0
+
+
+def tell_story(shell: Shell, script: str) -> bool:
+    """Run a script whose ``--> `` lines are the story: each is printed, then the statements
+    after it run with their text shown. What comes before the first one runs quietly (cleanup)."""
+    told, pending = False, []
+    quiet, out = io.StringIO(), _Tail(shell.out)
+    shell.out = shell.stdout = out
+    for line in script.splitlines() + ["--> "]:
+        if not line.startswith("--> "):
+            pending.append(line)
+            continue
+        text = "\n".join(pending).strip()
+        pending = []
+        if text:
+            if told:
+                ok = shell.run_sql(text, echo=True)
+            else:  # the cleanup: no output unless it fails
+                shell.out, saved = quiet, shell.out
+                ok = shell.run_sql(text)
+                shell.out = saved
+            if not ok:
+                return False
+        if line[4:].strip():
+            out.write(("" if out.tail == "\n\n" else "\n") + line[4:].strip() + "\n")
+            told = True
+    return True
+
+
+class _Tail(io.TextIOBase):
+    """A text stream passing writes on and remembering the last two characters written."""
+
+    def __init__(self, stream: TextIO):
+        self.stream, self.tail = stream, ""
+
+    def write(self, text: str) -> int:
+        self.tail = (self.tail + text)[-2:]
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 def cmd_server(args: argparse.Namespace) -> int:

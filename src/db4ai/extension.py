@@ -149,6 +149,8 @@ def install_extension(conn: psycopg.Connection) -> tuple[str | None, str]:
             f"cannot write the extension files into {folder}: {exc.strerror or exc}",
             hint="run as a user who may write there, or install without --extension",
         ) from exc
+    if before_ext == __version__:
+        return before_ext, before_ext  # ALTER EXTENSION would only say so in a NOTICE
     statement = sql.SQL("ALTER EXTENSION {} UPDATE" if before_ext else "CREATE EXTENSION {}").format(sql.Identifier(NAME))
     previous = conn.autocommit
     conn.autocommit = True

@@ -183,3 +183,31 @@ def test_script_mixing_sql_and_db4ai_statements(db_dsn, tmp_path):
     assert " id | fit_pred | note " in out and any(line.endswith("| a;b") for line in out)
     notices = [line for line in result.stderr.splitlines() if line.startswith("NOTICE:  ITERATION ")]
     assert [n.split(":")[1].strip() for n in notices] == ["ITERATION 1", "ITERATION 2", "ITERATION 3"]
+
+
+def test_demo_tells_a_story_and_recovers_from_an_interrupted_run(db_dsn):
+    # an earlier demo stopped half-way: its table, snapshots and model are still there
+    from importlib import resources
+
+    script = resources.files("db4ai").joinpath("demo.sql").read_text()
+    half = script[script.index("--> Sample data"):script.index("--> What was stored")]
+    assert db4ai("sql", "-d", db_dsn, "-c", half).returncode == 0
+    result = db4ai("demo", "-d", db_dsn)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no NOTICEs: not from the cleanup, not from the install
+    out = result.stdout.splitlines()
+    story = [line[4:] for line in script.splitlines() if line.startswith("--> ")]
+    assert len(story) >= 8
+    positions = [out.index(sentence) for sentence in story]
+    assert positions == sorted(positions)  # told in order, each once
+    lines = script.splitlines()
+    for sentence, position in zip(story, positions):  # then the statement the script has after it
+        assert out[position + 1] == lines[lines.index("--> " + sentence) + 1]
+    assert "MODEL CREATED. PROCESSED 1" in out
+    # and it leaves nothing behind
+    import psycopg
+
+    with psycopg.connect(db_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM db4ai.snapshot").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM db4ai.gs_model_warehouse").fetchone()[0] == 0
+        assert conn.execute("SELECT to_regclass('demo_houses')").fetchone()[0] is None
