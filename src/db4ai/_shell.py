@@ -9,6 +9,7 @@ completion) is :mod:`db4ai._prompt`; piped input and ``\\i`` files go through :m
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections.abc import Iterable
@@ -82,6 +83,7 @@ class Shell:
                 return False
             except (psycopg.Error, Error) as exc:
                 report_error(exc, self.err)
+                self._hint_snapshot_version(exc)
                 return False
             finally:
                 self.out.flush()
@@ -89,6 +91,27 @@ class Shell:
             if self.special.timing_enabled:
                 self.out.write(format_timing((time.perf_counter() - started) * 1000.0) + "\n")
         return True
+
+    def _hint_snapshot_version(self, exc: BaseException) -> None:
+        """``relation "houses" does not exist`` where snapshots houses@... exist: name the form to use."""
+        if not isinstance(exc, psycopg.errors.UndefinedTable) or exc.diag.message_hint:
+            return
+        found = re.fullmatch(r'relation "(?:[^"]*\.)?([^".]+)" does not exist', exc.diag.message_primary or "")
+        if not found or self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return
+        try:
+            with psycopg.Cursor(self.conn) as cur:
+                cur.execute("SELECT pg_catalog.to_regclass('db4ai.snapshot') IS NOT NULL")
+                row = cur.fetchone()
+                if not row or not row[0]:
+                    return
+                cur.execute("""SELECT "name" FROM db4ai.snapshot WHERE pg_catalog.split_part("name", '@', 1) = %s
+                                ORDER BY id DESC LIMIT 1""", [found.group(1)])
+                latest = cur.fetchone()
+        except psycopg.Error:
+            return
+        if latest:
+            self.err.write(f"HINT:  {found.group(1)} is a db4ai snapshot: name a version, e.g. {latest[0]}\n")
 
     # -- backslash commands -----------------------------------------------------------------------
 

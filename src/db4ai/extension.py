@@ -112,8 +112,6 @@ def extension_dir(conn: psycopg.Connection) -> Path:
     try:
         row = conn.execute("SELECT setting FROM pg_catalog.pg_config WHERE name = 'SHAREDIR'").fetchone()
     except psycopg.errors.InsufficientPrivilege as exc:
-        if not conn.autocommit:
-            conn.rollback()
         raise InterfaceError(
             "installing the db4ai extension needs a superuser",
             hint="connect as a superuser, or install without --extension (psql -f sql/install.sql)",
@@ -134,6 +132,16 @@ def install_extension(conn: psycopg.Connection) -> tuple[str | None, str]:
     (or ALTER EXTENSION ... UPDATE). Returns the versions before (None: not installed) and after."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise InterfaceError("db4ai install needs a connection that is not inside a transaction")
+    previous = conn.autocommit
+    conn.autocommit = True
+    try:
+        return _install_extension(conn)
+    finally:
+        if not conn.closed:
+            conn.autocommit = previous
+
+
+def _install_extension(conn: psycopg.Connection) -> tuple[str | None, str]:
     before_ext = installed_as_extension(conn)
     before = installed_version(conn)
     if before is not None and before_ext is None:
@@ -141,6 +149,8 @@ def install_extension(conn: psycopg.Connection) -> tuple[str | None, str]:
             f'db4ai {before} was installed in database "{conn.info.dbname}" by install.sql, not as an extension',
             hint="keep upgrading it with db4ai install (without --extension); an extension cannot adopt its objects",
         )
+    if before_ext == __version__:
+        return before_ext, before_ext  # nothing to do (ALTER EXTENSION would only say so in a NOTICE)
     folder = extension_dir(conn)
     try:
         write_files(folder)
@@ -149,15 +159,8 @@ def install_extension(conn: psycopg.Connection) -> tuple[str | None, str]:
             f"cannot write the extension files into {folder}: {exc.strerror or exc}",
             hint="run as a user who may write there, or install without --extension",
         ) from exc
-    if before_ext == __version__:
-        return before_ext, before_ext  # ALTER EXTENSION would only say so in a NOTICE
-    statement = sql.SQL("ALTER EXTENSION {} UPDATE" if before_ext else "CREATE EXTENSION {}").format(sql.Identifier(NAME))
-    previous = conn.autocommit
-    conn.autocommit = True
-    try:
-        conn.execute(statement)
-    finally:
-        conn.autocommit = previous
+    statement = "ALTER EXTENSION {} UPDATE" if before_ext else "CREATE EXTENSION {}"
+    conn.execute(sql.SQL(statement).format(sql.Identifier(NAME)))
     after = installed_as_extension(conn)
     assert after is not None
     return before_ext, after

@@ -64,7 +64,16 @@ def _run(conn: psycopg.Connection, script: str) -> None:
 
 
 def install(conn: psycopg.Connection) -> str:
-    """Install or upgrade db4ai in the connected database; returns the installed version."""
+    """Install or upgrade db4ai in the connected database; returns the installed version.
+    A database that has the db4ai extension is upgraded as one (:mod:`db4ai.extension`)."""
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    has_extension = conn.execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'db4ai'").fetchone()
+    if idle and not conn.autocommit:
+        conn.rollback()  # leave the connection as it came
+    if has_extension:
+        from .extension import install_extension
+
+        return install_extension(conn)[1]
     _run(conn, expand_script(sql_dir() / "install.sql"))
     row = conn.execute("SELECT db4ai.version()").fetchone()
     assert row is not None

@@ -7,6 +7,7 @@ means adding a module and setting ``implementation`` here; the training loop doe
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -43,7 +44,8 @@ def get(name: str) -> Algorithm:
     """The registered algorithm; ``Invalid ML algorithm '<name>'`` otherwise."""
     algorithm = REGISTRY.get(name)
     if algorithm is None:
-        raise InvalidParameter(f"Invalid ML algorithm '{name}'")
+        close = difflib.get_close_matches(name, REGISTRY, n=1)
+        raise InvalidParameter(f"Invalid ML algorithm '{name}'", hint=f"did you mean '{close[0]}'?" if close else None)
     return algorithm
 
 

@@ -112,6 +112,7 @@ class CreateModel(Statement):
     snapshots: tuple[SnapshotRef, ...] = ()  # snapshot references inside FROM
     explain: bool = False  # EXPLAIN CREATE MODEL
     explain_options: str = ""  # raw EXPLAIN options text, e.g. "VERBOSE"
+    replace: bool = False  # CREATE OR REPLACE MODEL: replaces a model of that name (atomically, in models.py)
 
 
 @dataclass(frozen=True)
