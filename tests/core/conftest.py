@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,3 +50,13 @@ def extension_files(pg_server) -> Path:
             pytest.skip(f"cannot install extension files: {exc} (a server in a container)")
     extension.write_files(folder)
     return folder
+
+
+@pytest.fixture
+def outside_tmp_path() -> Iterator[Path]:
+    """A folder for server data outside pytest's tmp_path: every pytest session that starts on the
+    machine resets /tmp/pytest-of-<user> to mode 0700, locking out the server's own system user
+    (pgserver runs PostgreSQL as one under root)."""
+    folder = Path(tempfile.mkdtemp(prefix="db4ai-server-test-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

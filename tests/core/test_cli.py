@@ -109,7 +109,8 @@ def test_wrong_password_is_one_clear_line(pg_server, make_role, db_dsn):
             conn.execute("SELECT pg_reload_conf()")
 
 
-def test_embedded_server_is_used_without_dsn_and_reused(tmp_path):
+def test_embedded_server_is_used_without_dsn_and_reused(outside_tmp_path):
+    tmp_path = outside_tmp_path
     env = {"DB4AI_HOME": str(tmp_path / "home")}
     first = db4ai("sql", "-c", "create table marker(x int); select 40+2 as answer", env=env)
     assert first.returncode == 0, first.stderr

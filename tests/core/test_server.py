@@ -34,8 +34,8 @@ def postmasters_under(folder: Path) -> list[psutil.Process]:
     return found
 
 
-def test_server_start_dsn_status_stop(tmp_path):
-    home = tmp_path / "home"
+def test_server_start_dsn_status_stop(outside_tmp_path):
+    home = outside_tmp_path / "home"
     try:
         status = db4ai("server", "status", home=home)
         assert status.returncode == 3 and status.stdout.startswith("not running")
@@ -89,7 +89,8 @@ def wait_until(predicate, timeout: float) -> bool:
 
 
 @pytest.mark.skipif(docker_engine_answers(), reason="with a Docker engine the harness uses a container, not pgserver")
-def test_the_harness_server_stops_when_pytest_ends(tmp_path):
+def test_the_harness_server_stops_when_pytest_ends(outside_tmp_path):
+    tmp_path = outside_tmp_path
     child = child_pytest(tmp_path)
     output, _ = child.communicate(timeout=180)
     assert child.returncode == 0, output
@@ -98,7 +99,8 @@ def test_the_harness_server_stops_when_pytest_ends(tmp_path):
 
 
 @pytest.mark.skipif(docker_engine_answers(), reason="with a Docker engine the harness uses a container, not pgserver")
-def test_the_harness_server_stops_when_pytest_is_killed(tmp_path):
+def test_the_harness_server_stops_when_pytest_is_killed(outside_tmp_path):
+    tmp_path = outside_tmp_path
     child = child_pytest(tmp_path)
     try:
         assert wait_until(lambda: postmasters_under(tmp_path) or child.poll() is not None, 60)
