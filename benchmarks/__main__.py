@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # reported, not fatal: the other modules still run
             errors[module] = traceback.format_exc()
             print(f"{module}: FAILED\n{errors[module]}", file=sys.stderr, flush=True)
-    rows = ratios(measurements)
+    rows = ratios(measurements, ctx.rows)
     print()
     print(table_text(rows))
     report = {"rows": ctx.rows, "repeats": ctx.repeats, "table": ctx.table, "machine": machine,

@@ -23,7 +23,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from db4ai.install import install
 
-from tests.support import cloned_database, docker_engine_answers
+from tests.support import cloned_database, docker_engine_answers, stop_server_when_gone
 
 TEMPLATE = "db4ai_test_template"
 
@@ -61,11 +61,15 @@ def _start_server(stack: list) -> PgServer:
         import pgserver
 
         pgdata = Path(tempfile.mkdtemp(prefix="db4ai-test-"))
+        # pytest killed (SIGKILL, SIGTERM, a CI timeout) runs no teardown: this stops the server then
+        stop_server_when_gone(os.getpid(), pgdata)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             server = pgserver.get_server(pgdata, cleanup_mode="delete")
-        stack.append(server.cleanup)
+        # cleanups run last-in first-out: stop the server (pgserver reads its handle list in pgdata),
+        # then remove the folder (the other order deleted the list first and left the server running)
         stack.append(lambda: shutil.rmtree(pgdata, ignore_errors=True))
+        stack.append(server.cleanup)
         dsn, source = server.get_uri(), "pgserver"
     with psycopg.connect(dsn, autocommit=True) as conn:
         version_num = int(conn.execute("SHOW server_version_num").fetchone()[0])

@@ -355,20 +355,27 @@ BEGIN
 END
 $$;
 
--- Argument list of a generated function: the feature names when they make distinct identifiers
+-- Argument names of a generated function: the feature names when they make distinct identifiers
 -- (what \df shows and what named notation uses), else x1..xn.
+CREATE OR REPLACE FUNCTION db4ai._prediction_arg_names(p_feature_names text[], p_types text[]) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN cardinality(p_types) = cardinality(p_feature_names)
+                     AND (SELECT count(DISTINCT x) FROM unnest(p_feature_names) x
+                           WHERE x IS NOT NULL AND x <> '' AND octet_length(x) <= 63) = cardinality(p_types)
+                THEN p_feature_names
+                ELSE ARRAY(SELECT 'x' || i FROM generate_subscripts(p_types, 1) AS i) END
+$$;
+
+-- The argument list of a generated function: "name type, ...".
 CREATE OR REPLACE FUNCTION db4ai._prediction_signature(p_feature_names text[], p_types text[], p_named boolean)
     RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT string_agg(CASE WHEN p_named THEN format('%I %s', n, t) ELSE t END, ', ' ORDER BY i)
-      FROM (SELECT i, p_types[i] AS t,
-                   CASE WHEN cardinality(p_types) = cardinality(p_feature_names)
-                             AND (SELECT count(DISTINCT x) FROM unnest(p_feature_names) x
-                                   WHERE x IS NOT NULL AND x <> '' AND octet_length(x) <= 63) = cardinality(p_types)
-                        THEN p_feature_names[i] ELSE 'x' || i END AS n
-              FROM generate_subscripts(p_types, 1) AS i) a
+      FROM unnest(db4ai._prediction_arg_names(p_feature_names, p_types), p_types) WITH ORDINALITY AS a(n, t, i)
 $$;
 
 -- Create the prediction function of a stored model row (its name already chosen). Runs as the
@@ -379,21 +386,26 @@ CREATE OR REPLACE FUNCTION db4ai._create_prediction_function(m db4ai.gs_model_wa
 AS $$
 DECLARE
     v_types  text[] := db4ai._prediction_arg_types(m.feature_oids);
+    v_names  text[] := db4ai._prediction_arg_names(m.feature_names, v_types);
     v_return text := db4ai._prediction_returns(m.prediction, m.outputtype);
     v_body   text;
+    v_old    record;
 BEGIN
     v_body := 'SELECT ' || db4ai._prediction_sql(m.prediction,
                                                   ARRAY(SELECT '$' || i FROM generate_subscripts(v_types, 1) AS i),
                                                   m.feature_oids, m.outputtype);
-    BEGIN
-        EXECUTE format('CREATE FUNCTION db4ai.%I(%s) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
-                       m.predict_function, db4ai._prediction_signature(m.feature_names, v_types, true),
-                       v_return, v_body);
-    EXCEPTION WHEN duplicate_function THEN  -- a function of that name was made concurrently
-        RAISE EXCEPTION 'cannot store model "%": its prediction function db4ai.% already exists',
-            m.modelname, quote_ident(m.predict_function)
-            USING ERRCODE = 'duplicate_function', HINT = 'Choose another model name.';
-    END;
+    -- A function of this name that no other model claims is ours to replace: restoring a dump
+    -- re-inserts the rows while the dumped functions (and views on them) already exist. Versions
+    -- with other argument types or names would overload or block it: drop those.
+    FOR v_old IN SELECT p.oid::regprocedure AS fn FROM pg_proc p
+                  WHERE p.pronamespace = 'db4ai'::regnamespace AND p.proname = m.predict_function
+                    AND (p.proargtypes::oid[] IS DISTINCT FROM ARRAY(SELECT t::regtype::oid FROM unnest(v_types) AS t)
+                         OR p.proargnames IS DISTINCT FROM v_names) LOOP
+        EXECUTE format('DROP FUNCTION %s', v_old.fn);
+    END LOOP;
+    EXECUTE format('CREATE OR REPLACE FUNCTION db4ai.%I(%s) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+                   m.predict_function, db4ai._prediction_signature(m.feature_names, v_types, true),
+                   v_return, v_body);
     EXECUTE format('COMMENT ON FUNCTION db4ai.%I(%s) IS %L', m.predict_function, array_to_string(v_types, ', '),
                    format('db4ai: predicts with model %s', m.modelname));
     EXECUTE format('GRANT EXECUTE ON FUNCTION db4ai.%I(%s) TO PUBLIC', m.predict_function, array_to_string(v_types, ', '));
@@ -405,9 +417,9 @@ REVOKE ALL ON FUNCTION db4ai._create_prediction_function(db4ai.gs_model_warehous
 -- ordinary roles store models but may not create functions in schema db4ai; it is narrow: the
 -- function's name is derived from the model name (quoted with %I), its body only from the row's
 -- prediction tree through the whitelisting printer db4ai._expr_sql, over $n placeholders.
--- BEFORE INSERT names the function and refuses a name already taken (a function of that name with
--- other arguments would overload it and make DROP ambiguous); AFTER INSERT (past the unique check on
--- modelname) creates it; AFTER DELETE drops it by its full signature.
+-- BEFORE INSERT names the function and refuses a name another model's function has (a function of
+-- that name with other arguments would overload it and make DROP ambiguous); AFTER INSERT (past the
+-- unique check on modelname) creates it; AFTER DELETE drops it by its full signature.
 CREATE OR REPLACE FUNCTION db4ai._model_function_sync() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -430,7 +442,8 @@ BEGIN
             RETURN NEW;  -- the unique key refuses it with openGauss's "already exists"
         END IF;
         NEW.predict_function := db4ai._prediction_function_name(NEW.modelname);
-        IF EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = 'db4ai'::regnamespace AND proname = NEW.predict_function) THEN
+        IF EXISTS (SELECT 1 FROM db4ai.gs_model_warehouse
+                    WHERE predict_function = NEW.predict_function AND modelname <> NEW.modelname) THEN
             RAISE EXCEPTION 'cannot store model "%": its prediction function db4ai.% already exists',
                 NEW.modelname, quote_ident(NEW.predict_function)
                 USING ERRCODE = 'duplicate_function', HINT = 'Choose another model name.';
@@ -511,3 +524,5 @@ BEGIN
     END LOOP;
 END
 $db4ai$;
+COMMENT ON FUNCTION db4ai.predict_by_float8(text, float8[]) IS
+    'db4ai: a stored model''s linear value for float8 features, looked up per call (for speed call the model''s own function)';

@@ -1,3 +1,3 @@
 """The package version (kept in sync with pyproject.toml and sql/core.sql by tests/core/test_version.py)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

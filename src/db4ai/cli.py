@@ -1,7 +1,9 @@
-"""Command line: ``db4ai install | sql | demo [--torch] | plot-run``.
+"""Command line: ``db4ai install | sql | demo [--torch] | server | plot-run``.
 
-``db4ai sql`` behaves like psql for what it prints: results as aligned tables, command tags
-for statements without rows, NOTICEs and errors on stderr, exit code 1 on the first error.
+``db4ai sql`` behaves like psql: results as aligned tables in PostgreSQL's text form, command
+tags for statements without rows, NOTICEs and errors (with psql's ``LINE n:`` and caret) on
+stderr, exit code 1 on the first error of ``-c``/``-f``; without them, an interactive prompt
+(:mod:`db4ai._prompt`) with psql's backslash commands (:mod:`db4ai._shell`, :mod:`db4ai._meta`).
 Without a DSN (``-d`` or ``$DB4AI_DSN``) it uses the embedded PostgreSQL and installs db4ai
 there on first use.
 """
@@ -9,113 +11,29 @@ there on first use.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import psycopg
 
-from . import dialect
+from . import extension, server
+from ._output import format_table, one_line, report_error
+from ._shell import Quit, Shell
 from ._version import __version__
 from .connection import Connection, connect
 from .errors import Error, InterfaceError
-from .install import install
-from .server import ENV_DSN, data_home
+from .install import install, installed_version
+from .server import ENV_DSN, resolve_dsn
 
-# Type OIDs whose values psql right-aligns.
-_NUMERIC_OIDS = frozenset({20, 21, 23, 26, 700, 701, 1700, 790})
+__all__ = ["CommandError", "format_table", "main", "run_script"]
 
 
 class CommandError(Exception):
     """A failure already reported to the user; the CLI exits with status 1."""
-
-
-# -- output ----------------------------------------------------------------------------------
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, (list, tuple)):
-        return "{" + ",".join(_array_item(v) for v in value) + "}"
-    if isinstance(value, float):
-        return repr(value) if value == value and value not in (float("inf"), float("-inf")) else str(value).replace("inf", "Infinity").replace("nan", "NaN")
-    return str(value)
-
-
-def _array_item(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    text = _cell(value)
-    if text == "" or any(c in text for c in ' ,{}"\\'):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
-
-
-def _center(text: str, width: int) -> str:
-    left = (width - len(text)) // 2  # psql puts the odd space on the right
-    return " " * left + text + " " * (width - len(text) - left)
-
-
-def format_table(names: Sequence[str], numeric: Sequence[bool], rows: Iterable[Sequence[Any]]) -> str:
-    """Render rows exactly as psql's aligned format does, multi-line cells included
-    (each line but a cell's last carries psql's ``+`` continuation mark)."""
-    cells = [[_cell(v).split("\n") for v in row] for row in rows]
-    widths = [max([len(n)] + [len(line) for r in cells for line in r[i]]) for i, n in enumerate(names)]
-    out = [" " + " | ".join(_center(n, w) for n, w in zip(names, widths)) + " ",
-           "-" + "-+-".join("-" * w for w in widths) + "-"]
-    last = len(names) - 1
-    for row in cells:
-        for k in range(max(len(lines) for lines in row) if row else 0):
-            parts = []
-            for i, (lines, w, num) in enumerate(zip(row, widths, numeric)):
-                text = lines[k] if k < len(lines) else ""
-                more = k < len(lines) - 1
-                if i == last and not more and not num:
-                    parts.append(" " + text)  # psql does not pad a left-aligned last cell
-                else:
-                    parts.append(" " + (text.rjust(w) if num else text.ljust(w)) + ("+" if more else (" " if i != last else "")))
-            out.append("|".join(parts))
-    out.append(f"({len(cells)} row{'' if len(cells) == 1 else 's'})")
-    return "\n".join(out) + "\n"
-
-
-def _print_result(cur: psycopg.Cursor, out: TextIO) -> None:
-    if cur.description is not None:
-        names = [c.name for c in cur.description]
-        numeric = [c.type_code in _NUMERIC_OIDS for c in cur.description]
-        out.write(format_table(names, numeric, cur.fetchall()) + "\n")
-    elif cur.statusmessage:
-        out.write(cur.statusmessage + "\n")
-
-
-def _report_error(exc: BaseException, err: TextIO) -> None:
-    if isinstance(exc, psycopg.Error) and exc.diag.message_primary:
-        severity = exc.diag.severity or "ERROR"
-        err.write(f"{severity}:  {exc.diag.message_primary}\n")
-        if exc.diag.message_detail:
-            err.write(f"DETAIL:  {exc.diag.message_detail}\n")
-        if exc.diag.message_hint:
-            err.write(f"HINT:  {exc.diag.message_hint}\n")
-    elif isinstance(exc, Error):
-        err.write(f"ERROR:  {exc}\n")
-        if exc.hint:
-            err.write(f"HINT:  {exc.hint}\n")
-    else:
-        err.write(f"ERROR:  {_one_line(str(exc))}\n")
-
-
-def _one_line(message: str) -> str:
-    """The informative line of a (possibly multi-line) libpq message."""
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    if not lines:
-        return message
-    first = lines[0].removeprefix("connection failed: ")
-    return first
 
 
 # -- running scripts -------------------------------------------------------------------------
@@ -123,23 +41,8 @@ def _one_line(message: str) -> str:
 
 def run_script(conn: Connection, text: str, out: TextIO, err: TextIO, *, echo: bool = False) -> None:
     """Execute every statement of ``text``; raise CommandError after reporting the first error."""
-    try:
-        statements = dialect.parse_script(text)
-    except Error as exc:
-        _report_error(exc, err)
-        raise CommandError from exc
-    for stmt in statements:
-        if echo:
-            out.write(stmt.text.strip() + ";\n")
-        try:
-            with conn.cursor() as cur:
-                cur.execute(stmt.text)
-                _print_result(cur, out)
-        except (psycopg.Error, Error) as exc:
-            _report_error(exc, err)
-            raise CommandError from exc
-        finally:
-            out.flush()
+    if not Shell(conn, out, err).run_sql(text, echo=echo):
+        raise CommandError
 
 
 def _print_notice(err: TextIO):
@@ -150,12 +53,16 @@ def _print_notice(err: TextIO):
     return handler
 
 
-def open_connection(dsn: str | None, err: TextIO) -> Connection:
-    """Connect (embedded server when no DSN); one clear line on failure."""
+def open_connection(dsn: str | None, err: TextIO, *, plain: bool = False) -> Connection:
+    """Connect (embedded server when no DSN); one clear line on failure. ``plain``: do not install
+    db4ai into the embedded database on first use (``db4ai install`` decides how to install)."""
     try:
-        conn = connect(dsn, autocommit=True)  # no DSN: $DB4AI_DSN, else the embedded server (set up on first use)
+        if plain:
+            conn = Connection.connect(resolve_dsn(dsn), autocommit=True)
+        else:
+            conn = connect(dsn, autocommit=True)  # no DSN: $DB4AI_DSN, else the embedded server (set up on first use)
     except psycopg.Error as exc:  # unreachable, refused, bad password, malformed DSN
-        err.write(f"db4ai: could not connect to the database: {_one_line(str(exc))}\n")
+        err.write(f"db4ai: could not connect to the database: {one_line(str(exc))}\n")
         raise CommandError from exc
     except InterfaceError as exc:
         err.write(f"db4ai: {exc}\n")
@@ -168,60 +75,56 @@ def open_connection(dsn: str | None, err: TextIO) -> Connection:
 
 
 def interactive(conn: Connection, out: TextIO, err: TextIO) -> int:
+    """The prompt on a terminal; piped input is read as psql reads a file (no prompts)."""
+    shell = Shell(conn, out, err)
     try:
-        import readline
-    except ImportError:  # pragma: no cover - not on every platform
-        readline = None  # type: ignore[assignment]
-    history = data_home() / "history"
-    if readline is not None:
-        try:
-            readline.read_history_file(history)
-        except OSError:
-            pass
-    out.write(f"db4ai {__version__} ({conn.info.dbname}); end statements with ';', \\q quits\n")
-    buffer: list[str] = []
-    try:
-        while True:
-            try:
-                line = input(f"{conn.info.dbname}{'-' if buffer else '='}> ")
-            except EOFError:
-                out.write("\n")
-                break
-            if not buffer and line.strip() in ("\\q", "quit", "exit"):
-                break
-            buffer.append(line)
-            text = "\n".join(buffer)
-            if not text.strip():
-                buffer.clear()
-                continue
-            if dialect.is_complete(text):
-                buffer.clear()
-                try:
-                    run_script(conn, text, out, err)
-                except CommandError:
-                    pass  # reported; the session goes on, as in psql
+        if sys.stdin.isatty() and out.isatty():
+            from ._prompt import run  # prompt_toolkit: only for a terminal
+
+            return run(shell)
+        shell.feed(sys.stdin)
+    except Quit:
+        pass
     finally:
-        if readline is not None:
-            try:
-                readline.write_history_file(history)
-            except OSError:
-                pass
+        shell.close()
     return 0
 
 
 # -- commands --------------------------------------------------------------------------------
 
 
+def install_message(before: str | None, after: str, dbname: str, *, extension: bool) -> str:
+    """What ``db4ai install`` did, in one line."""
+    where = f"in database {dbname}" + (" (extension)" if extension else "")
+    if before is None:
+        return f"db4ai {after} installed {where}"
+    if before == after:
+        return f"db4ai already at {after} {where}"
+    return f"db4ai upgraded from {before} to {after} {where}"
+
+
+def _install(conn: Connection, *, as_extension: bool) -> tuple[str | None, str, bool]:
+    """Install or upgrade db4ai; a database that has the extension is upgraded as one. Returns the
+    versions before (None: not installed) and after, and whether it is an extension."""
+    as_extension = as_extension or extension.installed_as_extension(conn) is not None
+    if as_extension:
+        before, after = extension.install_extension(conn)
+    else:
+        before = installed_version(conn)
+        after = install(conn)
+    return before, after, as_extension
+
+
 def cmd_install(args: argparse.Namespace) -> int:
-    conn = open_connection(args.dsn, sys.stderr)
+    conn = open_connection(args.dsn, sys.stderr, plain=True)
     with conn:
         dbname = conn.info.dbname
         try:
-            version = install(conn)
-        except psycopg.Error as exc:
-            _report_error(exc, sys.stderr)
+            before, after, as_extension = _install(conn, as_extension=args.extension)
+        except (psycopg.Error, Error) as exc:
+            report_error(exc, sys.stderr)
             return 1
-    print(f"db4ai {version} installed in database {dbname}")
+    print(install_message(before, after, dbname, extension=as_extension))
     return 0
 
 
@@ -237,8 +140,15 @@ def cmd_sql(args: argparse.Namespace) -> int:
                 return 1
         if not scripts:
             return interactive(conn, sys.stdout, sys.stderr)
+        shell = Shell(conn, sys.stdout, sys.stderr)
         for script in scripts:
-            run_script(conn, script, sys.stdout, sys.stderr)
+            try:  # a -c that starts with a backslash is one backslash command, as in psql
+                ok = shell.run_meta(script) if script.lstrip().startswith("\\") else shell.run_sql(script)
+            except Quit:
+                break
+            if not ok:
+                return 1
+        shell.close()
     return 0
 
 
@@ -248,9 +158,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     conn = open_connection(args.dsn, sys.stderr)
     script = resources.files("db4ai").joinpath("demo.sql").read_text(encoding="utf-8")
     with conn:
-        install(conn)
-        print(f"db4ai demo on database {conn.info.dbname} ({conn.info.parameter_status('server_version')})\n")
-        run_script(conn, script, sys.stdout, sys.stderr, echo=True)
+        try:
+            _install(conn, as_extension=False)
+        except (psycopg.Error, Error) as exc:
+            report_error(exc, sys.stderr)
+            return 1
+        print(f"db4ai demo on database {conn.info.dbname} (PostgreSQL {conn.info.parameter_status('server_version')})")
+        if not tell_story(Shell(conn, sys.stdout, sys.stderr), script):
+            raise CommandError
     return 0
 
 
@@ -264,12 +179,12 @@ def cmd_demo_torch(args: argparse.Namespace) -> int:
 
     conn = open_connection(args.dsn, sys.stderr)
     with conn:
-        install(conn)
-        print(f"db4ai PyTorch demo on database {conn.info.dbname} ({conn.info.parameter_status('server_version')})\n")
         try:
+            _install(conn, as_extension=False)
+            print(f"db4ai PyTorch demo on database {conn.info.dbname} ({conn.info.parameter_status('server_version')})\n")
             run_demo(conn, sys.stdout)
         except (psycopg.Error, Error) as exc:
-            _report_error(exc, sys.stderr)
+            report_error(exc, sys.stderr)
             return 1
     return 0
 
@@ -282,10 +197,74 @@ def cmd_plot_run(args: argparse.Namespace) -> int:
         try:
             path = plot_run(conn, args.run, args.output)
         except (psycopg.Error, Error) as exc:
-            _report_error(exc, sys.stderr)
+            report_error(exc, sys.stderr)
             return 1
     print(f"wrote {path}")
     return 0
+
+
+def tell_story(shell: Shell, script: str) -> bool:
+    """Run a script whose ``--> `` lines are the story: each is printed, then the statements
+    after it run with their text shown. What comes before the first one runs quietly (cleanup)."""
+    told, pending = False, []
+    quiet, out = io.StringIO(), _Tail(shell.out)
+    shell.out = shell.stdout = out
+    for line in script.splitlines() + ["--> "]:
+        if not line.startswith("--> "):
+            pending.append(line)
+            continue
+        text = "\n".join(pending).strip()
+        pending = []
+        if text:
+            if told:
+                ok = shell.run_sql(text, echo=True)
+            else:  # the cleanup: no output unless it fails
+                shell.out, saved = quiet, shell.out
+                ok = shell.run_sql(text)
+                shell.out = saved
+            if not ok:
+                return False
+        if line[4:].strip():
+            out.write(("" if out.tail == "\n\n" else "\n") + line[4:].strip() + "\n")
+            told = True
+    return True
+
+
+class _Tail(io.TextIOBase):
+    """A text stream passing writes on and remembering the last two characters written."""
+
+    def __init__(self, stream: TextIO):
+        self.stream, self.tail = stream, ""
+
+    def write(self, text: str) -> int:
+        self.tail = (self.tail + text)[-2:]
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    """db4ai server start | stop | status | dsn: the embedded PostgreSQL for other clients."""
+    try:
+        if args.action == "stop":
+            print("server stopped" if server.stop_server() else "server was not running")
+            return 0
+        state = server.server_state()
+        if args.action == "status":
+            if not state.running:
+                print(f"not running (data directory {state.pgdata})")
+                return 3  # pg_ctl status says "not running" with 3 too
+            kept = "kept running by db4ai server start" if server.pinned() else "stops when its last db4ai process exits"
+            print(f"running (pid {state.pid}, {kept})\ndata directory: {state.pgdata}\ndsn: {state.dsn}")
+            return 0
+        if args.action == "start" or not (state.running and server.pinned()):
+            state = server.start_server()  # dsn starts it too, so that psql "$(db4ai server dsn)" works
+        print(state.dsn if args.action == "dsn" else f"server running (pid {state.pid}); connect with: psql \"{state.dsn}\"")
+        return 0
+    except (psycopg.Error, Error) as exc:
+        sys.stderr.write(f"db4ai: {one_line(str(exc))}\n")
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -294,8 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
     dsn_help = f"PostgreSQL connection string (default: ${ENV_DSN}, else the embedded server)"
 
-    p = sub.add_parser("install", help="install or upgrade db4ai in a database", description="Install or upgrade db4ai (same as psql -f sql/install.sql).")
+    p = sub.add_parser("install", help="install or upgrade db4ai in a database",
+                       description="Install or upgrade db4ai: the objects of psql -f sql/install.sql, or with --extension "
+                                   "the extension files in a local server's extension directory and CREATE EXTENSION db4ai.")
     p.add_argument("-d", "--dsn", help=dsn_help)
+    p.add_argument("--extension", action="store_true",
+                   help="install as an extension (needs a superuser and a server on this machine); "
+                        "a database that has the extension is always upgraded this way")
     p.set_defaults(func=cmd_install)
 
     p = sub.add_parser("sql", help="run SQL and DB4AI statements", description="Run SQL and DB4AI statements like psql: from -c, -f, or an interactive prompt.")
@@ -315,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="PNG file to write (default: run-<id>.png)")
     p.add_argument("-d", "--dsn", help=dsn_help)
     p.set_defaults(func=cmd_plot_run)
+
+    p = sub.add_parser("server", help="start, stop or show the embedded PostgreSQL",
+                       description="The embedded PostgreSQL that db4ai uses when no DSN is given. 'start' keeps it "
+                                   "running for other clients until 'stop'; 'dsn' prints its connection string "
+                                   "(starting it if needed), e.g. psql \"$(db4ai server dsn)\".")
+    p.add_argument("action", choices=("start", "stop", "status", "dsn"))
+    p.set_defaults(func=cmd_server)
     return parser
 
 

@@ -2,8 +2,9 @@
 
 The SQL files ship inside the wheel as ``db4ai/_sql``; in a source checkout (editable
 install) they are read from the repository's ``sql/`` folder. ``install.sql`` only uses the
-psql meta-command ``\\ir`` (include relative to the current file), which is expanded here, so
-``db4ai install`` runs exactly what ``psql -f sql/install.sql`` runs.
+psql meta-commands ``\\ir`` (include relative to the current file), expanded here, and ``\\set``
+(psql's display settings, dropped here), so ``db4ai install`` runs exactly the SQL that
+``psql -f sql/install.sql`` runs.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def expand_script(path: Path, _seen: tuple[Path, ...] = ()) -> str:
         if stripped.startswith("\\ir ") or stripped.startswith("\\include_relative "):
             target = stripped.split(None, 1)[1].strip().strip("'\"")
             out.append(expand_script(path.parent / target, _seen + (path,)))
+        elif stripped.startswith("\\set "):
+            continue  # psql display settings (QUIET): nothing to run
         elif stripped.startswith("\\"):
             raise InterfaceError(f"{path.name}: unsupported psql meta-command {stripped.split()[0]}")
         else:
@@ -61,7 +64,16 @@ def _run(conn: psycopg.Connection, script: str) -> None:
 
 
 def install(conn: psycopg.Connection) -> str:
-    """Install or upgrade db4ai in the connected database; returns the installed version."""
+    """Install or upgrade db4ai in the connected database; returns the installed version.
+    A database that has the db4ai extension is upgraded as one (:mod:`db4ai.extension`)."""
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    has_extension = conn.execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'db4ai'").fetchone()
+    if idle and not conn.autocommit:
+        conn.rollback()  # leave the connection as it came
+    if has_extension:
+        from .extension import install_extension
+
+        return install_extension(conn)[1]
     _run(conn, expand_script(sql_dir() / "install.sql"))
     row = conn.execute("SELECT db4ai.version()").fetchone()
     assert row is not None

@@ -109,7 +109,8 @@ def test_wrong_password_is_one_clear_line(pg_server, make_role, db_dsn):
             conn.execute("SELECT pg_reload_conf()")
 
 
-def test_embedded_server_is_used_without_dsn_and_reused(tmp_path):
+def test_embedded_server_is_used_without_dsn_and_reused(outside_tmp_path):
+    tmp_path = outside_tmp_path
     env = {"DB4AI_HOME": str(tmp_path / "home")}
     first = db4ai("sql", "-c", "create table marker(x int); select 40+2 as answer", env=env)
     assert first.returncode == 0, first.stderr
@@ -125,10 +126,10 @@ def test_embedded_server_is_used_without_dsn_and_reused(tmp_path):
 def test_table_layout_matches_psql():
     from db4ai.cli import format_table
 
-    text = format_table(["ab", "c", "abc"], [True, False, False], [(12345, "hello", "x")])
+    text = format_table(["ab", "c", "abc"], [True, False, False], [("12345", "hello", "x")])
     assert text == "  ab   |   c   | abc \n-------+-------+-----\n 12345 | hello | x\n(1 row)\n"
     # multi-line cells, as psql -c "select E'ab\\ncdef' as x, 1 as n, E'p\\nq' as z" prints them
-    text = format_table(["x", "n", "z"], [False, True, False], [("ab\ncdef", 1, "p\nq")])
+    text = format_table(["x", "n", "z"], [False, True, False], [("ab\ncdef", "1", "p\nq")])
     assert text == "  x   | n | z \n------+---+---\n ab  +| 1 | p+\n cdef |   | q\n(1 row)\n"
 
 
@@ -183,3 +184,31 @@ def test_script_mixing_sql_and_db4ai_statements(db_dsn, tmp_path):
     assert " id | fit_pred | note " in out and any(line.endswith("| a;b") for line in out)
     notices = [line for line in result.stderr.splitlines() if line.startswith("NOTICE:  ITERATION ")]
     assert [n.split(":")[1].strip() for n in notices] == ["ITERATION 1", "ITERATION 2", "ITERATION 3"]
+
+
+def test_demo_tells_a_story_and_recovers_from_an_interrupted_run(db_dsn):
+    # an earlier demo stopped half-way: its table, snapshots and model are still there
+    from importlib import resources
+
+    script = resources.files("db4ai").joinpath("demo.sql").read_text()
+    half = script[script.index("--> Sample data"):script.index("--> What was stored")]
+    assert db4ai("sql", "-d", db_dsn, "-c", half).returncode == 0
+    result = db4ai("demo", "-d", db_dsn)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no NOTICEs: not from the cleanup, not from the install
+    out = result.stdout.splitlines()
+    story = [line[4:] for line in script.splitlines() if line.startswith("--> ")]
+    assert len(story) >= 8
+    positions = [out.index(sentence) for sentence in story]
+    assert positions == sorted(positions)  # told in order, each once
+    lines = script.splitlines()
+    for sentence, position in zip(story, positions):  # then the statement the script has after it
+        assert out[position + 1] == lines[lines.index("--> " + sentence) + 1]
+    assert "MODEL CREATED. PROCESSED 1" in out
+    # and it leaves nothing behind
+    import psycopg
+
+    with psycopg.connect(db_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM db4ai.snapshot").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM db4ai.gs_model_warehouse").fetchone()[0] == 0
+        assert conn.execute("SELECT to_regclass('demo_houses')").fetchone()[0] is None

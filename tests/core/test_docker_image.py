@@ -1,4 +1,4 @@
-"""The docker/ image: PostgreSQL with db4ai installed at init (needs a Docker engine)."""
+"""The docker/ image: PostgreSQL with the db4ai extension created at init (needs a Docker engine)."""
 
 from pathlib import Path
 
@@ -21,4 +21,5 @@ def test_image_starts_with_db4ai_installed():
         with PostgresContainer(str(image), driver=None) as pg:
             with psycopg.connect(pg.get_connection_url()) as conn:
                 assert conn.execute("SELECT db4ai.version()").fetchone()[0]
+                assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'db4ai'").fetchone()[0]
                 assert conn.execute("SELECT count(*) FROM db4ai.gs_model_warehouse").fetchone()[0] == 0

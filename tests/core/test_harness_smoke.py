@@ -1,5 +1,7 @@
 def test_fresh_database_has_db4ai(db):
-    assert db.execute("select db4ai.version()").fetchone()[0] == "0.1.0"
+    from db4ai import __version__
+
+    assert db.execute("select db4ai.version()").fetchone()[0] == __version__
 
 
 def test_role_factory_gives_non_superuser(make_role, db):

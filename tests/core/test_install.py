@@ -4,74 +4,37 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 from psycopg import sql
 
+from db4ai import __version__
 from db4ai.install import expand_script, installed_version, sql_dir
+
+from tests.support import db4ai_objects, pg_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def psql_binary() -> str:
-    """pgserver's own psql: present wherever the package is installed."""
-    import pgserver._commands as commands
-
-    return str(commands.POSTGRES_BIN_PATH / "psql")
+    return pg_binary("psql")
 
 
-@pytest.fixture
-def blank_db(pg_server) -> Iterator[str]:
-    """DSN of an empty database (no db4ai), dropped afterwards."""
-    name = f"db4ai_blank_{uuid.uuid4().hex[:8]}"
-    with pg_server.admin() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    try:
-        yield pg_server.dsn(name)
-    finally:
-        with pg_server.admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def run_psql(dsn: str, script: Path, cwd: Path) -> subprocess.CompletedProcess:
+def run_psql(dsn: str, script: Path, cwd: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [psql_binary(), dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script)],
+        [psql_binary(), dsn, "-X", "-v", "ON_ERROR_STOP=1", *extra, "-f", str(script)],
         cwd=cwd, capture_output=True, text=True, timeout=120,
     )
-
-
-def db4ai_objects(dsn: str) -> list[tuple]:
-    """Every object in schema db4ai with its definition, for comparing two installs."""
-    query = """
-        SELECT 'class', c.relname, c.relkind::text, coalesce(pg_get_viewdef(c.oid), ''),
-               (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
-                  FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
-          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'db4ai'
-        UNION ALL
-        SELECT 'function', p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid), ''
-          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'db4ai' AND p.prokind <> 'a'
-        UNION ALL
-        SELECT 'type', t.typname, t.typtype::text, '', ''
-          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'db4ai'
-        UNION ALL
-        SELECT 'policy', pol.polname, pol.polrelid::regclass::text, coalesce(pg_get_expr(pol.polqual, pol.polrelid), ''), ''
-          FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = 'db4ai'
-        ORDER BY 1, 2, 3
-    """
-    with psycopg.connect(dsn) as conn:
-        return conn.execute(query).fetchall()
 
 
 def test_psql_install_twice_from_another_directory(blank_db, tmp_path):
     for _ in range(2):  # the second run is an upgrade over an installed database
         result = run_psql(blank_db, ROOT / "sql" / "install.sql", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
+        assert result.stdout == "" and result.stderr == ""  # quiet: no command tags, no NOTICEs
     with psycopg.connect(blank_db) as conn:
-        assert installed_version(conn) == "0.1.0"
+        assert installed_version(conn) == __version__
 
 
 def test_uninstall_leaves_no_db4ai_object(blank_db, tmp_path):
@@ -116,7 +79,7 @@ def test_cli_install_gives_the_same_objects_as_psql(pg_server, blank_db, tmp_pat
             capture_output=True, text=True, timeout=120,
         )
         assert result.returncode == 0, result.stderr
-        assert "db4ai 0.1.0 installed" in result.stdout
+        assert result.stdout == f"db4ai {__version__} installed in database {other}\n"
         assert db4ai_objects(blank_db) == db4ai_objects(other_dsn)
     finally:
         with pg_server.admin() as conn:

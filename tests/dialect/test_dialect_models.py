@@ -125,3 +125,44 @@ def test_model_statement_errors(text: str, message: str, col: int) -> None:
     with pytest.raises(ParseError) as info:
         parse_script(f"SELECT 1;\n{text};\nSELECT 2")
     assert (info.value.message, info.value.line, info.value.col) == (message, 2, col)
+
+
+@pytest.mark.parametrize("prefix", ["CREATE OR REPLACE MODEL", "create or replace model", "Create  Or\n Replace MODEL"])
+def test_create_or_replace_model(prefix: str) -> None:
+    text = f"{prefix} m USING linear_regression FEATURES a TARGET b FROM s@1.0.0 WITH seed = 1"
+    stmt = one(text)
+    assert stmt.replace is True
+    assert stmt == CreateModel(
+        text=text, position=Position(1, 1), name="m", algorithm="linear_regression",
+        features=(SelectItem("a"),), target=(SelectItem("b"),), features_star=False, target_star=False,
+        from_sql='"s@1.0.0"', params=(("seed", 1),), snapshots=(SnapshotRef(None, "s", "1.0.0"),), replace=True,
+    )
+    assert one("CREATE MODEL m USING linear_regression FROM t").replace is False
+    explained = one(f"EXPLAIN {prefix} m USING linear_regression FEATURES a TARGET b FROM t")
+    assert explained.explain and explained.replace
+
+
+def test_create_or_replace_model_round_trips() -> None:
+    from db4ai.dialect._dialect import DB4AI  # noqa: F401 - registers the dialect
+    import sqlglot
+
+    text = "CREATE OR REPLACE MODEL m USING linear_regression FEATURES a TARGET b FROM t WITH seed = 1"
+    assert sqlglot.transpile(text, read="db4ai", write="db4ai") == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "col"),
+    [
+        ("CREATE OR REPLACE MODEL s.m USING x FROM t", "model name cannot be qualified", 25),
+        ("CREATE OR REPLACE MODEL m FROM t", 'syntax error at or near "FROM"', 27),
+        ("CREATE OR MODEL m USING x FROM t", None, None),  # not ours: PostgreSQL's parser reports it
+    ],
+)
+def test_create_or_replace_model_errors(text: str, message: str | None, col: int | None) -> None:
+    if message is None:
+        [stmt] = parse_script(text)
+        assert not isinstance(stmt, CreateModel)
+        return
+    with pytest.raises(ParseError) as info:
+        parse_script(text)
+    assert (info.value.message, info.value.line, info.value.col) == (message, 1, col)

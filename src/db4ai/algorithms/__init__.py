@@ -8,6 +8,7 @@ and naming its ``ALGORITHM`` here; the orchestration does not change.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from ..errors import FeatureError, InvalidParameter
@@ -44,7 +45,8 @@ def get(name: str) -> Registered:
     """The registered algorithm; ``Invalid ML algorithm '<name>'`` otherwise."""
     registered = REGISTRY.get(name)
     if registered is None:
-        raise InvalidParameter(f"Invalid ML algorithm '{name}'")
+        close = difflib.get_close_matches(name, REGISTRY, n=1)
+        raise InvalidParameter(f"Invalid ML algorithm '{name}'", hint=f"did you mean '{close[0]}'?" if close else None)
     return registered
 
 

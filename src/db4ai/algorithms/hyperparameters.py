@@ -14,6 +14,7 @@ in the order written, so the first wrong one is reported; a repeated name overri
 
 from __future__ import annotations
 
+import difflib
 import math
 import secrets
 from decimal import Decimal
@@ -167,7 +168,8 @@ def resolve(
     for name, raw in params:
         hp = by_name.get(name)
         if hp is None:
-            raise InvalidParameter(f"Invalid hyperparameter {name}")
+            close = difflib.get_close_matches(name, by_name, n=1)
+            raise InvalidParameter(f"Invalid hyperparameter {name}", hint=f"did you mean {close[0]}?" if close else None)
         values[name] = hp.convert(raw)
     return values
 

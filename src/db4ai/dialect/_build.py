@@ -124,6 +124,7 @@ def _create_model(
         snapshots=tuple(dict.fromkeys(_snapshot_ref(t) for t in ordered)),
         explain=explain,
         explain_options=options,
+        replace=bool(tree.args.get("replace")),
     )
 
 

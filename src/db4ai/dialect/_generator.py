@@ -37,7 +37,8 @@ def _explain(self: Postgres.Generator, e: n.Explain) -> str:
 
 
 def _create_model(self: Postgres.Generator, e: n.CreateModel) -> str:
-    sql = f"CREATE MODEL {self.sql(e, 'this')} USING {self.sql(e, 'algorithm')}"
+    create = "CREATE OR REPLACE MODEL" if e.args.get("replace") else "CREATE MODEL"
+    sql = f"{create} {self.sql(e, 'this')} USING {self.sql(e, 'algorithm')}"
     for clause in ("features", "target"):
         if e.args.get(clause) is not None:
             sql += f" {clause.upper()} {self.expressions(e, clause, flat=True)}"

@@ -47,6 +47,7 @@ class CreateModel(exp.Expression, exp.DDL):
         "target": False,
         "from_": True,
         "params": False,
+        "replace": False,  # CREATE OR REPLACE MODEL
     }
 
 

@@ -45,6 +45,7 @@ _VERBS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("CREATE", "TEMP", "SNAPSHOT"), "_parse_create_temp_snapshot"),
     (("CREATE", "TEMPORARY", "SNAPSHOT"), "_parse_create_temp_snapshot"),
     (("CREATE", "SNAPSHOT"), "_parse_create_snapshot"),
+    (("CREATE", "OR", "REPLACE", "MODEL"), "_parse_create_or_replace_model"),
     (("CREATE", "MODEL"), "_parse_create_model"),
     (("DROP", "MODEL"), "_parse_drop_model"),
     (("SAMPLE", "SNAPSHOT"), "_parse_sample_snapshot"),
@@ -189,6 +190,12 @@ class DB4AIParser(Postgres.Parser):
         node = n.CreateModel(this=name, algorithm=algorithm, features=features, target=target, from_=from_, params=params)
         return self.expression(node, first)
 
+    # CREATE OR REPLACE MODEL (BigQuery ML): the same statement, the old model kept until the new one is stored
+    def _parse_create_or_replace_model(self, first: Token) -> n.CreateModel:
+        node = self._parse_create_model(first)
+        node.set("replace", True)
+        return node
+
     def _model_name(self) -> exp.Identifier:
         first = self._curr
         name = self._name()
@@ -310,7 +317,7 @@ class DB4AIParser(Postgres.Parser):
         if self._match(TokenType.PARAMETER):
             version = self._version()
         elif version_required:
-            self._fail()
+            self._fail(hint=f"a snapshot is named with its version: {this}@1.0.0, for instance")
         return self.expression(n.SnapshotName(this=this, db=db, version=version), first)
 
     def _comment_is(self) -> str | None:

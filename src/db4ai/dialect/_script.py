@@ -28,6 +28,7 @@ _CATALOG_NAMES = {"gs_explain_model": True, "gs_model_warehouse": False}
 # Statements that are DB4AI's by their first words (EXPLAIN ... CREATE MODEL is found below).
 _DB4AI_STARTS = (
     ("CREATE", "MODEL"),
+    ("CREATE", "OR", "REPLACE", "MODEL"),
     ("CREATE", "SNAPSHOT"),
     ("CREATE", "TEMP", "SNAPSHOT"),
     ("CREATE", "TEMPORARY", "SNAPSHOT"),
@@ -142,7 +143,7 @@ def _parse_statement(parser: DB4AIParser, source: SourceIndex, tokens: list[Toke
     position = source.position(first.start)
     predicts = _pairs(tokens, "PREDICT", "BY")
     strict = bool(predicts) or any(_starts_with(tokens, w) for w in _DB4AI_STARTS) or (
-        word(first) == "EXPLAIN" and bool(_pairs(tokens, "CREATE", "MODEL"))
+        word(first) == "EXPLAIN" and bool(_pairs(tokens, "CREATE", "MODEL") or _pairs(tokens, "REPLACE", "MODEL"))
     )
     if not strict and not any(t.token_type == TokenType.PARAMETER and t.text == "@" for t in tokens):
         return Query(text, position)

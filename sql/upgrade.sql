@@ -1,0 +1,6 @@
+-- What re-creating every object cannot do when upgrading from an earlier release: remove objects
+-- that no longer exist (DROP ... IF EXISTS, with the old signature) and migrate data (guarded by
+-- checks of the catalogs, so running it twice or on a fresh database does nothing).
+-- Runs first in sql/objects.sql, so it serves install.sql and ALTER EXTENSION db4ai UPDATE alike.
+-- tests/core/test_extension.py upgrades every release in sql/releases/ and compares the result with
+-- a fresh install: an object left behind there fails that test until it is dropped here.
