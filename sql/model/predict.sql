@@ -399,7 +399,7 @@ BEGIN
     -- with other argument types or names would overload or block it: drop those.
     FOR v_old IN SELECT p.oid::regprocedure AS fn FROM pg_proc p
                   WHERE p.pronamespace = 'db4ai'::regnamespace AND p.proname = m.predict_function
-                    AND (p.proargtypes::oid[] IS DISTINCT FROM ARRAY(SELECT t::regtype::oid FROM unnest(v_types) AS t)
+                    AND (ARRAY(SELECT unnest(p.proargtypes::oid[])) IS DISTINCT FROM ARRAY(SELECT t::regtype::oid FROM unnest(v_types) AS t)
                          OR p.proargnames IS DISTINCT FROM v_names) LOOP
         EXECUTE format('DROP FUNCTION %s', v_old.fn);
     END LOOP;
@@ -409,6 +409,13 @@ BEGIN
     EXECUTE format('COMMENT ON FUNCTION db4ai.%I(%s) IS %L', m.predict_function, array_to_string(v_types, ', '),
                    format('db4ai: predicts with model %s', m.modelname));
     EXECUTE format('GRANT EXECUTE ON FUNCTION db4ai.%I(%s) TO PUBLIC', m.predict_function, array_to_string(v_types, ', '));
+    -- Made while an extension script runs (ALTER EXTENSION db4ai UPDATE regenerating an old model's
+    -- function), it would become a member of the extension: it is the model's, dumped with it.
+    IF EXISTS (SELECT 1 FROM pg_depend d
+                WHERE d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+                  AND d.objid = format('db4ai.%I(%s)', m.predict_function, array_to_string(v_types, ', '))::regprocedure) THEN
+        EXECUTE format('ALTER EXTENSION db4ai DROP FUNCTION db4ai.%I(%s)', m.predict_function, array_to_string(v_types, ', '));
+    END IF;
 END
 $$;
 REVOKE ALL ON FUNCTION db4ai._create_prediction_function(db4ai.gs_model_warehouse) FROM PUBLIC;
