@@ -11,4 +11,5 @@ DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('db4ai install')); END $$;
 \ir core.sql
 \ir snapshot/_all.sql
 \ir model/_all.sql
+\ir solver/_all.sql
 COMMIT;
