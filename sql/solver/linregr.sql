@@ -294,7 +294,9 @@ DECLARE
     v_discarded int8;
     v_bad       int8;
     v_means     float8[];
+    v_upper     float8[];
     v_scatter   float8[];
+    m           int4;
 BEGIN
     PERFORM set_config('search_path', p_search_path, true);
     EXECUTE format('SELECT coalesce(sum(g.rows) FILTER (WHERE g.complete), 0)::int8,'
@@ -302,7 +304,7 @@ BEGIN
                    ' coalesce(sum(g.bad_arrays), 0)::int8,'
                    ' max(g.means) FILTER (WHERE g.complete), max(g.scatter) FILTER (WHERE g.complete)'
                    ' FROM (%s' || chr(10) || ') AS g', p_statement)
-        INTO v_n, v_discarded, v_bad, v_means, v_scatter;
+        INTO v_n, v_discarded, v_bad, v_means, v_upper;
     PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
     IF v_bad > 0 THEN
         RAISE EXCEPTION 'Input array must be 1-dimensional and must not contain nulls'
@@ -313,6 +315,15 @@ BEGIN
     IF v_n = 0 THEN
         RAISE EXCEPTION 'Input data is empty' USING ERRCODE = 'data_exception';
     END IF;
+    -- the query gives the upper triangle row by row: the solver takes the whole symmetric matrix
+    m := cardinality(v_means);
+    v_scatter := array_fill(0::float8, ARRAY[m * m]);
+    FOR i IN 1 .. m LOOP
+        FOR j IN i .. m LOOP
+            v_scatter[(i - 1) * m + j] := v_upper[(i - 1) * m - (i - 1) * (i - 2) / 2 + j - i + 1];
+            v_scatter[(j - 1) * m + i] := v_scatter[(i - 1) * m + j];
+        END LOOP;
+    END LOOP;
     RETURN db4ai._linregr_solve(p_features, v_n, v_discarded, v_means, v_scatter);
 END
 $$;

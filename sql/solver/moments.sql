@@ -44,7 +44,8 @@ $$;
 -- types p_types. It returns up to two rows, grouped by "complete":
 --   complete boolean, rows int8, bad_arrays int8,
 --   means float8[] (m values: the features' values, then the target's),
---   scatter float8[] (m x m centred sums of cross products, row-major).
+--   scatter float8[] (the centred sums of cross products: the upper triangle of the m x m matrix,
+--                     row by row, m(m+1)/2 values; Citus ships each value as a partial state).
 -- p_query is run as a subquery with the caller's privileges; the columns are quoted identifiers.
 -- An array feature's length is read from p_query's rows, under the caller's p_search_path.
 CREATE OR REPLACE FUNCTION db4ai._linregr_moments_sql(p_query text, p_columns text[], p_types regtype[],
@@ -94,11 +95,11 @@ BEGIN
     FOR i IN 1 .. m LOOP
         v_means := v_means || CASE WHEN i < m THEN format('regr_avgx(%s, %s)', v_values[i + 1], v_values[i])
                                    ELSE format('regr_avgy(%s, %s)', v_values[m], v_values[m - 1]) END;
-        FOR j IN 1 .. m LOOP
+        FOR j IN i .. m LOOP
             v_scatter := v_scatter || CASE
                 WHEN i = j AND i < m THEN format('regr_sxx(%s, %s)', v_values[i + 1], v_values[i])
                 WHEN i = j THEN format('regr_syy(%s, %s)', v_values[m], v_values[m - 1])
-                ELSE format('regr_sxy(%s, %s)', v_values[greatest(i, j)], v_values[least(i, j)]) END;
+                ELSE format('regr_sxy(%s, %s)', v_values[j], v_values[i]) END;
         END LOOP;
     END LOOP;
     RETURN format(E'SELECT %s AS complete, count(*) AS rows, %s AS bad_arrays,\n' ||
