@@ -7,8 +7,9 @@
 -- in parallel workers, and on Citus's workers, and only the partial states (six float8 per pair)
 -- travel. regr_sxx, regr_syy, regr_avgx, regr_avgy and regr_count of the same pair share that
 -- pair's state (PostgreSQL computes it once), so m columns cost m(m-1)/2 transition states per row.
--- We measured a hand-written aggregate with an array state in PL/pgSQL or SQL against this: its
--- per-row function call alone costs more than all the built-in transitions (README, benchmarks).
+-- A hand-written aggregate with a float8[] state in PL/pgSQL (or SQL) needs no state per pair, but its
+-- per-row function call costs more than all the built-in transitions: 6-16x slower on the same rows
+-- (benchmarks/solver.py).
 --
 -- Rows with a NULL target or feature are left out and counted, as the gradient-descent path does:
 -- the query groups by "complete" (every value present), so one scan yields both the moments of the
@@ -24,7 +25,7 @@ AS $$ SELECT p_type IN ('float4[]'::regtype, 'float8[]'::regtype) $$;
 -- Elements of an array feature: its length in the first row where it is a 1-D array without NULLs.
 -- p_query is the caller's SQL: it runs with the caller's search_path (p_search_path).
 CREATE OR REPLACE FUNCTION db4ai._linregr_array_width(p_query text, p_column text, p_search_path text) RETURNS int4
-    LANGUAGE plpgsql STABLE STRICT
+    LANGUAGE plpgsql VOLATILE STRICT  -- it runs the caller's query
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -51,7 +52,7 @@ $$;
 CREATE OR REPLACE FUNCTION db4ai._linregr_moments_sql(p_query text, p_columns text[], p_types regtype[],
                                                       p_search_path text)
     RETURNS text
-    LANGUAGE plpgsql STABLE STRICT
+    LANGUAGE plpgsql VOLATILE STRICT  -- it may run the caller's query (array length)
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
