@@ -9,5 +9,6 @@
 \ir core.sql
 \ir snapshot/_all.sql
 \ir model/_all.sql
+\ir solver/_all.sql
 \ir runs/_all.sql
 \ir comments.sql

@@ -172,6 +172,9 @@ class _Training:
     def discarded(self) -> int:
         return self._discarded
 
+    def counted(self, rows: int, discarded: int) -> None:
+        self._rows, self._discarded = rows, discarded
+
     def notice(self, message: str) -> None:
         self.conn.execute("SELECT db4ai.notice(%s)", (message,))
 
@@ -203,9 +206,7 @@ def create_model(
     hp = dict(plan.hyperparameters)
     if "seed" in hp:
         hp["seed"] = hyper.effective_seed(int(hp["seed"]))
-    columns = _describe(conn, plan.query)
-    target_column = columns[0] if algorithm.supervised else None
-    inputs = algorithm.check_input(target_column, columns[1:] if algorithm.supervised else columns)
+    target_column, inputs = _inputs(conn, plan)
     snapshot_ids = lineage.snapshot_ids(conn, plan.query)
     with runs.start(conn, stmt.name, kind="create_model", params=hp, source=plan.query,
                     snapshot_ids=snapshot_ids) as run, _holding_snapshots(run.session, snapshot_ids):
@@ -233,6 +234,14 @@ def create_model(
         with conn.transaction():  # the model and its run's success commit together
             warehouse.store(conn, record, replace=stmt.replace)
             run.succeed(conn, model=stmt.name, rows_read=training.rows)
+
+
+def _inputs(conn: psycopg.Connection, plan: _Plan) -> tuple[InputColumn | None, Inputs]:
+    """The TARGET column (supervised) and the accepted features of the training query."""
+    algorithm = plan.algorithm
+    columns = _describe(conn, plan.query)
+    target_column = columns[0] if algorithm.supervised else None
+    return target_column, algorithm.check_input(target_column, columns[1:] if algorithm.supervised else columns)
 
 
 def _record(stmt: CreateModel, plan: _Plan, training: _Training, trained: Trained,
@@ -299,10 +308,18 @@ def _n_inputs(model: Any, inputs: Inputs) -> int:
 
 
 def explain_create_model(conn: psycopg.Connection, stmt: CreateModel) -> list[str]:
-    """EXPLAIN CREATE MODEL: the input query's plan under ``Train Model - <algorithm>``; stores nothing."""
+    """EXPLAIN CREATE MODEL: the input query's plan under ``Train Model - <algorithm>`` (for training that
+    computes in SQL, the plan of the statement it runs); stores nothing."""
     plan = _plan(conn, stmt)
+    statement = plan.query
+    if plan.algorithm.statement is not None:  # training computes in SQL: show the plan of what it runs
+        target_column, inputs = _inputs(conn, plan)
+        described = _Training(conn=conn, query=plan.query, inputs=inputs,
+                              target=None if target_column is None else Target(target_column),
+                              hyperparameters=dict(plan.hyperparameters), start=time.monotonic())
+        statement = plan.algorithm.statement(described) or plan.query
     options = stmt.explain_options.strip()
-    query = "EXPLAIN " + (options + " " if options else "") + plan.query
+    query = "EXPLAIN " + (options + " " if options else "") + statement
     with conn.cursor() as cur:
         cur.adapters.register_loader("json", TextLoader)  # FORMAT JSON as the server's text, not parsed
         cur.execute(query.encode())

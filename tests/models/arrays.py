@@ -48,6 +48,9 @@ class ArrayTraining:
     def discarded(self) -> int:
         return 0
 
+    def counted(self, rows: int, discarded: int) -> None:
+        raise NotImplementedError("ArrayTraining serves rows through chunks(); it has no SQL statement to count")
+
     def notice(self, message: str) -> None:
         self.notices.append(message)
 

@@ -205,7 +205,7 @@ def test_int_and_bool_and_numeric_inputs(mdb):
     ("CREATE MODEL m USING linear_regression FEATURES size, lot TARGET price FROM houses WITH batch_size = 0",
      InvalidParameter, "Hyperparameter batch_size must be in the range [1,1048575]"),
     ("CREATE MODEL m USING linear_regression FEATURES size TARGET price FROM houses WITH optimizer = nogd",
-     InvalidParameter, "Invalid hyperparameter value for optimizer. Valid values are: gd, ngd."),
+     InvalidParameter, "Invalid hyperparameter value for optimizer. Valid values are: gd, ngd, normal_equations."),
     ("CREATE MODEL m USING linear_regression FEATURES size TARGET price FROM houses WITH verbose = ttrue",
      InvalidParameter, "Hyperparameter verbose is not a valid string for boolean (i.e. 'true' or 'false')"),
     ("CREATE MODEL m USING linear_regression FEATURES size TARGET price FROM houses WITH max_iterations = 'a'",

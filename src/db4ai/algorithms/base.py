@@ -8,6 +8,8 @@ TARGET it takes, its hyperparameter table (data, with openGauss's texts), and th
 * ``train(data)`` -- trains from a :class:`TrainingData` (rows in scan order through
   :mod:`db4ai.data`, or the query itself for algorithms that compute in SQL) and returns a
   :class:`Trained`: the :class:`Model`, iterations, scores of the stored model, a per-pass log;
+  an algorithm that computes in SQL reports the rows it used with ``data.counted`` and may name the
+  statement it runs (``statement(data)``) so that EXPLAIN CREATE MODEL shows that statement's plan;
 * ``load(model_data)`` -- the :class:`Model` back from its stored numbers (no pickle).
 
 A :class:`Model` serialises to named arrays and JSON settings, writes its own gs_explain_model
@@ -111,6 +113,11 @@ class TrainingData(Protocol):
         """Rows left out by the last complete pass of :meth:`chunks`."""
         ...
 
+    def counted(self, rows: int, discarded: int) -> None:
+        """For algorithms that compute in SQL instead of reading :meth:`chunks`: the rows their statement
+        used and the rows it left out for NULLs (they become :attr:`rows` and :attr:`discarded`)."""
+        ...
+
     def notice(self, message: str) -> None:
         """Send a NOTICE to the client (verbose training output, openGauss's texts)."""
         ...
@@ -167,6 +174,10 @@ class Algorithm:
     load: Callable[["ModelData"], Model]
     output_oid: int | None = None  # unsupervised: the type of predictions (supervised: the target's)
     max_categories: int | None = None  # BINARY: 2
+    #: For training that computes in SQL: the statement ``train`` runs for this data and these
+    #: hyperparameters (EXPLAIN CREATE MODEL shows its plan); None, or returning None: ``train``
+    #: reads the rows of ``data.query``. It sees the query and inputs, not the target's encoding.
+    statement: Callable[[TrainingData], str | None] | None = None
 
     @property
     def supervised(self) -> bool:

@@ -19,7 +19,7 @@ import math
 import secrets
 from decimal import Decimal
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Union
 
@@ -174,6 +174,13 @@ def resolve(
     return values
 
 
+def with_values(table: Sequence[Hyperparameter], name: str, values: tuple[str, ...]) -> tuple[Hyperparameter, ...]:
+    """``table`` with the enum ``name`` accepting ``values`` (an algorithm's own choices, e.g. an optimizer)."""
+    if not any(hp.name == name and hp.kind is Kind.ENUM for hp in table):
+        raise ValueError(f"no enum hyperparameter {name!r}")
+    return tuple(replace(hp, values=values) if hp.name == name else hp for hp in table)
+
+
 def effective_seed(seed: int) -> int:
     """openGauss replaces seed 0 by a fresh one (it uses the clock); the result is stored."""
     return seed if seed != 0 else secrets.randbelow(INT4_MAX) + 1
@@ -206,4 +213,5 @@ __all__ = [
     "float8_text",
     "resolve",
     "texts",
+    "with_values",
 ]

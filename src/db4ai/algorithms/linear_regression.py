@@ -15,12 +15,16 @@ the rows are kept instead (:class:`~db4ai.algorithms.gd.RowBatches` with the squ
 
 The model predicts ``x·w + bias`` converted to the TARGET's type as openGauss does (integer
 targets truncate toward zero, bool is ``<> 0``).
+
+``optimizer = 'normal_equations'`` (a db4ai addition to openGauss's gd / ngd) solves least squares
+exactly in one aggregate scan inside the database instead: :mod:`db4ai.algorithms.least_squares`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,13 +33,14 @@ from .. import expr
 from ..optim import Scales
 from . import gd, gd_input
 from .base import Algorithm, Signature, TargetKind, Trained, TrainingData
-from .hyperparameters import GD_SUPERVISED
+from .hyperparameters import GD_SUPERVISED, with_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..warehouse import ModelData
 
 NAME = "linear_regression"
-HYPERPARAMETERS = GD_SUPERVISED
+#: openGauss's GD set; the optimizer also accepts db4ai's normal_equations (least_squares.OPTIMIZER).
+HYPERPARAMETERS = with_values(GD_SUPERVISED, "optimizer", ("gd", "ngd", "normal_equations"))
 
 #: The SQL type predictions have, by TARGET type (openGauss's db4ai_predict_by_<type>; int2 -> int4).
 PREDICTION_TYPES = {16: "boolean", 21: "int4", 23: "int4", 20: "int8", 700: "float4", 701: "float8", 1700: "numeric"}
@@ -207,14 +212,34 @@ class LinearModel:
 
 
 def load(data: ModelData) -> LinearModel:
+    from . import least_squares  # it builds on LinearModel: imported here, not at module level
+
+    if least_squares.stored(data):
+        return least_squares.load(data)
     return LinearModel(np.asarray(data.arrays["weights"], dtype=np.float64))
 
 
 # -- training -----------------------------------------------------------------------------------------
 
 
+def _solver(data: TrainingData) -> ModuleType | None:
+    """The least-squares module when the optimizer selects it, else None."""
+    from . import least_squares
+
+    return least_squares if data.hyperparameters["optimizer"] == least_squares.OPTIMIZER else None
+
+
+def statement(data: TrainingData) -> str | None:
+    """The SQL statement training runs (normal_equations); None: GD reads the query's rows."""
+    solver = _solver(data)
+    return None if solver is None else solver.statement(data)
+
+
 def train(data: TrainingData) -> Trained:
-    """openGauss's GD/NGD loop over the rows of ``data``."""
+    """openGauss's GD/NGD loop over the rows of ``data``, or the exact solution in SQL."""
+    solver = _solver(data)
+    if solver is not None:
+        return solver.train(data)
     hp = data.hyperparameters
     track = hp["optimizer"] == "ngd"
     batch_size = int(hp["batch_size"])
@@ -242,6 +267,7 @@ ALGORITHM = Algorithm(
     check_input=gd_input.continuous_input,
     train=train,
     load=load,
+    statement=statement,
 )
 
 __all__ = [
