@@ -8,7 +8,11 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 -- Two installers racing on one database (e.g. parallel test sessions) would collide on CREATE ... IF NOT EXISTS.
 DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('db4ai install')); END $$;
+-- On a Citus coordinator, objects are created on the coordinator only; citus.sql then hands the
+-- workers what they need. (Elsewhere this only sets an unused placeholder setting.)
+SET LOCAL citus.create_object_propagation = deferred;
 \ir core.sql
 \ir snapshot/_all.sql
 \ir model/_all.sql
+\ir citus.sql
 COMMIT;

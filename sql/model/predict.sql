@@ -171,6 +171,7 @@ DECLARE
     v_types  text;
     v_inputs int4;
     v_array  boolean;
+    v_ddl    text;
 BEGIN
     IF TG_OP = 'DELETE' THEN
         IF OLD.predict_function IS NOT NULL THEN
@@ -212,7 +213,11 @@ BEGIN
                                                       NEW.outputtype, v_args));
     EXECUTE format('COMMENT ON FUNCTION db4ai.%I(%s) IS %L', NEW.predict_function, v_types,
                    format('db4ai: predicts with model %s', NEW.modelname));
+    -- Citus (13.2) propagates this GRANT with the function name unquoted, which fails for mixed-case
+    -- names; the workers' copy keeps the default EXECUTE for PUBLIC anyway (citus.sql).
+    v_ddl := db4ai._set_citus_ddl('off');
     EXECUTE format('GRANT EXECUTE ON FUNCTION db4ai.%I(%s) TO PUBLIC', NEW.predict_function, v_types);
+    PERFORM db4ai._set_citus_ddl(v_ddl);
     RETURN NULL;
 END
 $$;

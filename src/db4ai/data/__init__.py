@@ -29,6 +29,8 @@ beyond ``work_mem`` (times ``hash_mem_multiplier``) PostgreSQL spills it to temp
 
 from ._cache import Cache, CacheKey, cache_key
 from ._frame import Frame, Matrix
+from ._parallel import SETTING as PARALLEL_SETTING
+from ._parallel import resolve_parallel
 from ._reader import read, read_matrix, stream, stream_matrix, stream_part
 from ._types import Column, describe
 from .feeder import BatchFeeder
@@ -40,10 +42,12 @@ __all__ = [
     "Column",
     "Frame",
     "Matrix",
+    "PARALLEL_SETTING",
     "cache_key",
     "describe",
     "read",
     "read_matrix",
+    "resolve_parallel",
     "stream",
     "stream_matrix",
     "stream_part",
