@@ -38,7 +38,8 @@ BEGIN
     IF db4ai._citus() THEN  -- distributed sources give a distributed store (distributed.sql)
         v_sources := db4ai._distributed_sources(v_query, i_search_path);
         v_target := db4ai._distribute_by_target(v_cmd.dist);
-        IF cardinality(v_sources) > 0 OR v_target IS NOT NULL THEN
+        -- DISTRIBUTE BY alone (over local tables) asks for a distributed MSS store; CSS keeps one node
+        IF cardinality(v_sources) > 0 OR (v_target IS NOT NULL AND NOT v_css) THEN
             PERFORM db4ai._refuse_distributed_css(st.mode, format('the snapshot reads distributed table %s', v_sources[1]));
             v_rows := db4ai._distributed_store(v_store, v_query, v_sources, v_target, i_search_path);
         END IF;
