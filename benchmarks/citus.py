@@ -24,6 +24,7 @@ Results: a table on stdout and JSON in ``<out>/citus-<timestamp>.json`` (and ``c
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -33,6 +34,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from benchmarks._harness import BenchContext, Measurement, create_data, machine_info, ratios, table_text
 
@@ -55,31 +57,37 @@ def _setup(ctx: BenchContext, distributed: bool) -> None:
         conn.execute("VACUUM ANALYZE bench_data")
 
 
-def _explain_analyze(conn: psycopg.Connection, statement: str) -> dict:
-    """Rows through the coordinator and seconds per worker node of a statement, from Citus's
-    EXPLAIN ANALYZE (rolled back)."""
+def _pushdown(conn: psycopg.Connection, statement: str) -> dict:
+    """Rows through the coordinator (Citus's EXPLAIN ANALYZE, rolled back) and the seconds each
+    worker node needs for its own tasks of ``statement``, run one after another on one
+    connection to that node (rolled back): the work a node does, whatever else runs beside it."""
     with conn.transaction(force_rollback=True):
-        conn.execute("SET LOCAL citus.explain_all_tasks = on")
-        text = "\n".join(r[0] for r in conn.execute(f"EXPLAIN (ANALYZE, VERBOSE) {statement}"))
-    per_node: dict[str, float] = defaultdict(float)
-    node = None
-    for line in text.splitlines():
-        found = re.search(r"Node: host=(\S+) port=(\d+)", line)
-        if found:
-            node = f"{found.group(1)}:{found.group(2)}"
-        took = re.search(r"Execution Time: ([0-9.]+) ms", line)
-        if took and node is not None:
-            per_node[node] += float(took.group(1)) / 1000
-            node = None
+        text = "\n".join(r[0] for r in conn.execute(f"EXPLAIN (ANALYZE) {statement}"))
     pulled = "pull to coordinator" in text or "repartition" in text
     received = re.search(r"Tuple data received from nodes: ([0-9.]+) (bytes|kB|MB)", text)
-    return {"per_node_seconds": dict(per_node), "pulled_to_coordinator": pulled,
+    with conn.transaction():
+        conn.execute("SET LOCAL citus.explain_all_tasks = on")
+        plan = conn.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {statement}").fetchone()[0][0]["Plan"]
+    tasks: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for task in plan["Distributed Query"]["Job"]["Tasks"]:
+        node = dict(kv.split("=", 1) for kv in task["Node"].split())
+        tasks[(node["host"], int(node["port"]))].append(task["Query"])
+    per_node = {}
+    for (host, port), queries in sorted(tasks.items()):
+        with psycopg.connect(make_conninfo(conn.info.dsn, host=host, port=str(port)), autocommit=True) as worker:
+            with worker.transaction(force_rollback=True):
+                started = time.perf_counter()
+                for query in queries:
+                    worker.execute(query)
+                per_node[f"{host}:{port}"] = time.perf_counter() - started
+    return {"per_node_seconds": per_node, "pulled_to_coordinator": pulled,
             "tuple_bytes_to_coordinator": 0 if received is None else
             float(received.group(1)) * {"bytes": 1, "kB": 1024, "MB": 1 << 20}[received.group(2)]}
 
 
 def _read_per_node(conn: psycopg.Connection, parallel: int) -> dict[str, float]:
-    """Seconds to read each worker node's shards alone (db4ai.data's shard reader)."""
+    """Seconds to read each worker node's shards alone (db4ai.data's shard reader, ``parallel``
+    connections)."""
     from db4ai import data
     from db4ai.data import _shards
 
@@ -89,8 +97,7 @@ def _read_per_node(conn: psycopg.Connection, parallel: int) -> dict[str, float]:
         return {}
     out = {}
     for node in sorted({(s.host, s.port) for s in plan.shards}):
-        mine = _shards.ShardPlan(plan.relation, plan.template, plan.marker,
-                                 tuple(s for s in plan.shards if (s.host, s.port) == node))
+        mine = dataclasses.replace(plan, shards=tuple(s for s in plan.shards if (s.host, s.port) == node))
         started = time.perf_counter()
         with conn.transaction():
             sum(len(f) for f in _shards.frames(conn, mine, columns, 65536, parallel))
@@ -133,15 +140,15 @@ def _measure(ctx: BenchContext, label: str, citus: bool) -> list[Measurement]:
         if citus:
             conn.execute(f"CREATE TABLE {tag}_t (LIKE bench_data)")
             conn.execute(f"SELECT create_distributed_table('{tag}_t', 'id', colocate_with => 'bench_data')")
-            extra["create_snapshot"] = _explain_analyze(conn, f"INSERT INTO {tag}_t SELECT q.* FROM (SELECT * FROM bench_data) q")
+            extra["create_snapshot"] = _pushdown(conn, f"INSERT INTO {tag}_t SELECT q.* FROM (SELECT * FROM bench_data) q")
             conn.execute(f"DROP TABLE {tag}_t")
         timings = {"create_snapshot": ctx.best_of(snapshot), "CREATE MODEL ngd x10": ctx.best_of(create)}
         if citus:
             plain_update = conn.execute("SELECT 'UPDATE bench_data SET p = ' || db4ai.predict_model_sql(%s, %s)",
                                         (model, FEATURES.split(", "))).fetchone()[0]
-            extra["PREDICT BY (UPDATE)"] = _explain_analyze(conn, plain_update)
+            extra["PREDICT BY (UPDATE)"] = _pushdown(conn, plain_update)
             via_workers = _shards.shard_plan(conn, QUERY, data.describe(conn, QUERY)) is not None
-            read_nodes = _read_per_node(conn, p)
+            read_nodes = _read_per_node(conn, 1)
             extra["read_matrix"] = {"per_node_seconds": read_nodes, "pulled_to_coordinator": not via_workers,
                                     "tuple_bytes_to_coordinator": 0 if via_workers else None}
             extra["CREATE MODEL ngd x10"] = extra["read_matrix"]

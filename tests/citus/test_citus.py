@@ -9,13 +9,12 @@ server without Citus (CI runs them in its Citus stage).
 from __future__ import annotations
 
 import json
-import threading
 
 import numpy as np
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from db4ai import data, models
 from db4ai.data import _shards
@@ -276,3 +275,25 @@ def test_predict_by_and_the_generated_function_run_on_the_workers(cdb, db_dsn):
     for host, port in workers:
         with psycopg.connect(worker_dsn(db_dsn, host, port), autocommit=True) as w:
             assert w.execute("SELECT count(*) FROM pg_proc WHERE proname = 'm_pred'").fetchone()[0] == 0
+
+
+# -- benchmark smoke test ----------------------------------------------------------------------------
+
+def test_citus_benchmark_runs_at_2000_rows(cdb, db_dsn, pg_server, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.support import cloned_database
+
+    root = Path(__file__).resolve().parents[2]
+    with cloned_database(pg_server, "db4ai_single") as single:  # its bench_data stays a local table
+        done = subprocess.run([sys.executable, "-m", "benchmarks.citus", "--citus-dsn", db_dsn, "--dsn", single,
+                               "--rows", "2000", "--repeats", "1", "--out", str(tmp_path)],
+                              cwd=root, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "citus-latest.json").read_text())
+    cluster = {m["name"]: m for m in report["measurements"] if "Citus" in m["name"]}
+    assert len(cluster) == 4 and all(m["ratio"] is not None for m in cluster.values())
+    for m in cluster.values():  # co-located snapshot, predictions and reads: no row through the coordinator
+        assert m["extra"]["pulled_to_coordinator"] is False and len(m["extra"]["per_node_seconds"]) == 2, m

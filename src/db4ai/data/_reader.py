@@ -19,7 +19,7 @@ Which path a query takes (the first that applies):
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 
 import numpy as np
 import psycopg

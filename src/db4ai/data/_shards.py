@@ -32,8 +32,8 @@ from psycopg import sql
 from . import _packed
 from ._frame import Frame
 from ._parallel import apply_settings, ordered, session_settings, sibling_conninfo
-from ._source import _table_of, table_scan
-from ._types import Column, _subquery, describe_sql
+from ._source import MAX_TUPLES_PER_PAGE, TableScan, _table_of
+from ._types import Column, describe_sql
 
 APPLICATION = "db4ai shard read"
 
@@ -54,9 +54,18 @@ class ShardPlan:
     template: str  # the query with a marker in place of the shard relation
     marker: str
     shards: tuple[Shard, ...]
+    ranged: str  # the template with ctid bounds on the shard (markers lo_mark / hi_mark)
+    lo_mark: str
+    hi_mark: str
 
     def query(self, shard: Shard) -> str:
         return self.template.replace(self.marker, shard.name)
+
+    def scan(self, shard: Shard, pages: int, rows_per_page: float) -> TableScan:
+        """The shard as a table scan cut into page ranges (no per-shard planning: the plan was
+        checked on the coordinator, and a shard is a plain table)."""
+        return TableScan(self.query(shard), self.ranged.replace(self.marker, shard.name), self.lo_mark,
+                         self.hi_mark, 0, pages, rows_per_page, True)
 
 
 _RELATION_SQL = sql.SQL("""
@@ -79,6 +88,10 @@ SELECT s.shardid, pg_catalog.shard_name(s.logicalrelid, s.shardid), n.nodename, 
  WHERE s.logicalrelid = %s::oid::regclass
  ORDER BY s.shardminvalue::int8, s.shardid
 """)
+
+
+_SIZE_SQL = sql.SQL("SELECT c.relpages, c.reltuples, pg_relation_size(c.oid) / current_setting('block_size')::int8"
+                    " FROM pg_class c WHERE c.oid = to_regclass(%s)")
 
 
 def _citus(conn: psycopg.Connection) -> bool:
@@ -114,33 +127,47 @@ def shard_plan(conn: psycopg.Connection, query: str, columns: tuple[Column, ...]
     oid, kind, rls, readable, store, select_list = found
     marker = f"db4ai_shard_{secrets.token_hex(8)}"
     alias = exp.to_identifier(table.alias_or_name)
+    lo_mark, hi_mark = (f"db4ai_{n}_{secrets.token_hex(8)}" for n in ("lo", "hi"))
+
+    def bounded(select: exp.Select, table: str) -> exp.Select:
+        ctid = exp.column("ctid", table=exp.to_identifier(table))
+        return select.where(exp.and_(exp.GTE(this=ctid, expression=exp.Literal.string(lo_mark)),
+                                     exp.LT(this=ctid.copy(), expression=exp.Literal.string(hi_mark))), copy=True)
+
     if kind == "v" and store is not None and select_list:
         relation = int(store)  # a snapshot view: its select list over the store's shard
         with conn.cursor() as cur:
             rls, readable = cur.execute(sql.SQL("SELECT relrowsecurity, has_table_privilege(oid, 'SELECT')"
                                                 " FROM pg_class WHERE oid = %s::oid"), (relation,)).fetchone()  # type: ignore[misc]
         inner = sqlglot.parse_one(f"SELECT {select_list} FROM {marker} AS t", read="postgres")
-        replacement: exp.Expr = exp.Subquery(this=inner, alias=exp.TableAlias(this=alias))
+        replacements: list[exp.Expr] = [exp.Subquery(this=s, alias=exp.TableAlias(this=alias))
+                                        for s in (inner, bounded(inner, "t"))]  # type: ignore[arg-type]
     elif kind in ("r", "p"):
         relation = int(oid)
-        replacement = exp.Table(this=exp.to_identifier(marker), alias=exp.TableAlias(this=alias))
+        replacements = [exp.Table(this=exp.to_identifier(marker), alias=exp.TableAlias(this=alias)) for _ in range(2)]
     else:
         return None
     if rls or not readable or not _hash_distributed(conn, relation):
         return None
-    rewritten = tree.copy()
-    target = _table_of(rewritten)
-    assert target is not None
-    target.replace(replacement)
-    template = rewritten.sql(dialect="postgres")
-    if template.count(marker) != 1:  # pragma: no cover - defensive
+    texts = []
+    for i, replacement in enumerate(replacements):
+        rewritten = tree.copy()
+        target = _table_of(rewritten)
+        assert target is not None
+        target.replace(replacement)
+        if i == 1 and kind != "v":
+            rewritten = bounded(rewritten, alias.name)  # type: ignore[arg-type]
+        texts.append(rewritten.sql(dialect="postgres"))
+    template, ranged = texts
+    if template.count(marker) != 1 or lo_mark not in ranged or hi_mark not in ranged:  # pragma: no cover
         return None
     with conn.cursor() as cur:
         shards = tuple(Shard(int(i), str(n), str(h), int(p)) for i, n, h, p in cur.execute(_SHARDS_SQL, (relation,)))
         distributed_name = cur.execute(sql.SQL("SELECT %s::oid::regclass::text"), (relation,)).fetchone()[0]  # type: ignore[index]
     if not shards:
         return None
-    plan = ShardPlan(relation, template, marker, shards)
+    plan = ShardPlan(relation, template, marker, shards, ranged.replace(f"'{lo_mark}'", lo_mark)
+                     .replace(f"'{hi_mark}'", hi_mark), lo_mark, hi_mark)
     # the rewrite must mean the same: over the distributed table itself it describes the same columns
     try:
         with conn.transaction():
@@ -174,12 +201,11 @@ def frames(conn: psycopg.Connection, plan: ShardPlan, columns: tuple[Column, ...
         return worker
 
     def run(worker: psycopg.Connection, shard: Shard) -> Iterator[Frame]:
-        query = plan.query(shard)
-        scan = table_scan(worker, query, columns)
-        if scan is not None:
-            stmt = scan.chunks(scan.ranges(chunk_rows), lambda source: _packed.chunk_query(columns, source))
-        else:  # pragma: no cover - a shard is a plain table; kept for safety
-            stmt = _packed.grouped_query(columns, _subquery(query), chunk_rows)
+        with worker.cursor() as cur:
+            relpages, reltuples, pages = cur.execute(_SIZE_SQL, (shard.name,)).fetchone()  # type: ignore[misc]
+        rows_per_page = reltuples / relpages if relpages > 0 and reltuples > 0 else MAX_TUPLES_PER_PAGE
+        scan = plan.scan(shard, int(pages), float(rows_per_page))
+        stmt = scan.chunks(scan.ranges(chunk_rows), lambda source: _packed.chunk_query(columns, source))
         with worker.cursor(binary=True) as cur:
             for row in cur.stream(stmt):
                 yield _packed.decode(columns, row)
