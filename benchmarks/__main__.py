@@ -1,6 +1,7 @@
 """``python -m benchmarks``: build the data set, run every benchmark module, print and save results.
 
     python -m benchmarks [--rows 1000000] [--repeats 3] [--dsn DSN] [--only read,train] [--out DIR]
+                         [--parallel N]
 
 The database is ``--dsn``, else ``$DB4AI_DSN``, else db4ai's embedded PostgreSQL. db4ai is
 installed (upgraded) there, and table ``bench_data(id, x1..x4, y)`` is (re)created with
@@ -32,9 +33,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dsn", default=None, help="database (default: $DB4AI_DSN or the embedded server)")
     p.add_argument("--only", default=None, help="comma-separated groups or modules to run")
     p.add_argument("--out", default=str(HERE / "results"), help="folder for the JSON results")
+    p.add_argument("--parallel", type=int, default=None,
+                   help="reader connections for the parallel cases (default: db4ai.data's automatic value)")
     args = p.parse_args(argv)
-    if args.rows < 1 or args.repeats < 1:
-        p.error("--rows and --repeats must be at least 1")
+    if args.rows < 1 or args.repeats < 1 or (args.parallel is not None and args.parallel < 1):
+        p.error("--rows, --repeats and --parallel must be at least 1")
     return args
 
 
@@ -54,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     from db4ai.install import install
     from db4ai.server import resolve_dsn
 
-    ctx = BenchContext(dsn=resolve_dsn(args.dsn), rows=args.rows, repeats=args.repeats, out_dir=Path(args.out))
+    ctx = BenchContext(dsn=resolve_dsn(args.dsn), rows=args.rows, repeats=args.repeats, out_dir=Path(args.out),
+                       parallel=args.parallel)
     with ctx.connect() as conn:
         install(conn)
         machine = machine_info(conn)
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = ratios(measurements, ctx.rows)
     print()
     print(table_text(rows))
-    report = {"rows": ctx.rows, "repeats": ctx.repeats, "table": ctx.table, "machine": machine,
+    report = {"rows": ctx.rows, "repeats": ctx.repeats, "parallel": ctx.parallel, "table": ctx.table, "machine": machine,
               "measurements": rows, "errors": errors}
     path = save(ctx.out_dir, report)
     print(f"\nsaved {path}")

@@ -42,6 +42,7 @@ class BenchContext:
     table: str = "bench_data"
     repeats: int = 3
     out_dir: Path = Path("benchmarks/results")
+    parallel: int | None = None  # reader connections (None: db4ai.data's automatic value)
 
     def connect(self) -> psycopg.Connection:
         """A new autocommit connection to the benchmark database."""

@@ -1,9 +1,11 @@
 """CREATE MODEL linear_regression (ngd, 10 passes, batch 1000) against reading the same rows and
 against what a user would do by hand (pandas.read_sql + scikit-learn's SGDRegressor, 10 epochs).
 
-Goals: CREATE MODEL within 1.5x of db4ai.data.read_matrix of its training query (training costs
-little on top of the read), and at least 3x faster than pandas + scikit-learn, shown as
-db4ai / (pandas + scikit-learn) <= 0.33.
+Goals: CREATE MODEL within 1.2x of db4ai.data.read_matrix of its training query on as many
+connections (``--parallel``, default the automatic value: batch building overlaps the read, so
+training costs little on top of it), and at least 3x faster than pandas + scikit-learn, shown
+as db4ai / (pandas + scikit-learn) <= 0.33. CREATE MODEL is called as the shim calls it, with
+the reader connections given explicitly.
 """
 
 from __future__ import annotations
@@ -33,14 +35,16 @@ def run(ctx: BenchContext) -> list[Measurement]:
     statement = (f"CREATE MODEL {model} USING linear_regression FEATURES {FEATURES} TARGET y FROM {ctx.table} "
                  "WITH optimizer = ngd, max_iterations = 10, batch_size = 1000, seed = 1")
     with db4ai.connect(ctx.dsn, autocommit=True) as shim, ctx.connect() as plain:
-        query = models.training_query(plain, parse_script(statement)[0])
+        stmt = parse_script(statement)[0]
+        query = models.training_query(plain, stmt)
+        p = ctx.parallel or data.resolve_parallel(plain, None)
 
         def read() -> None:
-            data.read_matrix(plain, query)
+            data.read_matrix(plain, query, parallel=p)
 
         def create() -> None:
             shim.execute(f"DROP MODEL IF EXISTS {model}")
-            shim.execute(statement)
+            models.create_model(plain, stmt, parallel=p)
 
         def by_hand() -> None:
             with warnings.catch_warnings():
@@ -56,10 +60,10 @@ def run(ctx: BenchContext) -> list[Measurement]:
         finally:
             shim.execute(f"DROP MODEL IF EXISTS {model}")
     return [
-        Measurement(GROUP, "db4ai.data.read_matrix (training query)", t_read, extra={"rows": ctx.rows}),
+        Measurement(GROUP, "db4ai.data.read_matrix (training query)", t_read, extra={"rows": ctx.rows, "parallel": p}),
         Measurement(GROUP, "pandas.read_sql + SGDRegressor (10 epochs)", t_hand),
         Measurement(GROUP, "CREATE MODEL ngd x10 vs read", t_create,
-                    reference="db4ai.data.read_matrix (training query)", goal=1.5),
+                    reference="db4ai.data.read_matrix (training query)", goal=1.2, extra={"parallel": p}),
         Measurement(GROUP, "CREATE MODEL ngd x10 vs pandas+sklearn", t_create,
                     reference="pandas.read_sql + SGDRegressor (10 epochs)", goal=1 / 3),
     ]

@@ -5,6 +5,9 @@
 --     from it (plus sql/extension/members.sql), and the control file makes schema db4ai.
 -- Every file is idempotent (CREATE OR REPLACE, IF NOT EXISTS, checks of the catalogs), so the same
 -- text also upgrades an installed database: install.sql run again, or ALTER EXTENSION db4ai UPDATE.
+-- On a Citus coordinator, objects are created on the coordinator only; citus.sql then hands the
+-- workers what they need. (Elsewhere this only sets an unused placeholder setting.)
+SET LOCAL citus.create_object_propagation = deferred;
 \ir upgrade.sql
 \ir core.sql
 \ir snapshot/_all.sql
@@ -12,3 +15,4 @@
 \ir solver/_all.sql
 \ir runs/_all.sql
 \ir comments.sql
+\ir citus.sql

@@ -13,7 +13,7 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -23,7 +23,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from db4ai.install import install
 
-from tests.support import cloned_database, docker_engine_answers, stop_server_when_gone
+from tests.support import (citus_template, citus_workers, cloned_database, docker_engine_answers, freeze_citus_template,
+                           on_every_node, stop_server_when_gone)
 
 TEMPLATE = "db4ai_test_template"
 
@@ -33,6 +34,11 @@ class PgServer:
     admin_dsn: str  # superuser DSN to the maintenance database
     version_num: int
     source: str  # "DB4AI_TEST_DSN" | "testcontainers" | "pgserver"
+    worker_admin_dsns: list[str] = field(default_factory=list)  # a Citus coordinator's workers
+
+    @property
+    def citus(self) -> bool:
+        return bool(self.worker_admin_dsns)
 
     def dsn(self, dbname: str, **overrides: str) -> str:
         return make_conninfo(self.admin_dsn, dbname=dbname, **overrides)
@@ -73,7 +79,9 @@ def _start_server(stack: list) -> PgServer:
         dsn, source = server.get_uri(), "pgserver"
     with psycopg.connect(dsn, autocommit=True) as conn:
         version_num = int(conn.execute("SHOW server_version_num").fetchone()[0])
-    return PgServer(admin_dsn=dsn, version_num=version_num, source=source)
+        workers = citus_workers(conn)
+    return PgServer(admin_dsn=dsn, version_num=version_num, source=source,
+                    worker_admin_dsns=[make_conninfo(dsn, host=h, port=str(p)) for h, p in workers])
 
 
 @pytest.fixture(scope="session")
@@ -82,16 +90,19 @@ def pg_server() -> Iterator[PgServer]:
     server = _start_server(cleanups)
     # One template per test run; the suffix keeps parallel runs on one shared server apart.
     server_template = f"{TEMPLATE}_{uuid.uuid4().hex[:8]}"
-    with server.admin() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(server_template)))
+    template = sql.Identifier(server_template)
+    on_every_node(server, [sql.SQL("CREATE DATABASE {}").format(template)])
+    if server.citus:
+        citus_template(server, server_template)
     with psycopg.connect(server.dsn(server_template)) as conn:
         install(conn)
+    if server.citus:
+        freeze_citus_template(server, server_template)
     server.template = server_template  # type: ignore[attr-defined]
     try:
         yield server
     finally:
-        with server.admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(server_template)))
+        on_every_node(server, [sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(template)], coordinator_first=True)
         for cleanup in reversed(cleanups):
             try:
                 cleanup()
@@ -137,9 +148,16 @@ def make_role(pg_server: PgServer, db_dsn: str) -> Iterator:
         return Role(name=name, dsn=make_conninfo(db_dsn, user=name, password=password))
 
     yield factory
+    # On Citus the role also holds privileges in the workers' clones of the test database.
+    node_dsns = [db_dsn] + [make_conninfo(w, dbname=dbname) for w in pg_server.worker_admin_dsns]
     for name in created:
-        with psycopg.connect(db_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {}").format(sql.Literal(name)))
-            conn.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(name)))
+        for i, dsn in enumerate(node_dsns):
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(sql.SQL("SELECT pg_terminate_backend(pid::int4) FROM pg_stat_activity WHERE usename = {}").format(sql.Literal(name)))
+                try:
+                    conn.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(name)))
+                except psycopg.errors.InternalError_:
+                    if i == 0:  # a worker refuses it where the coordinator's already reached it
+                        raise
         with pg_server.admin() as conn:
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))

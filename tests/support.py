@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 
 def docker_engine_answers() -> bool:
@@ -28,22 +32,49 @@ def docker_engine_answers() -> bool:
 _counter = itertools.count()
 
 
+def on_every_node(server: Any, statements: list[sql.Composable], *, coordinator_first: bool = False) -> None:
+    """Run ``statements`` in the maintenance database of every node: a Citus cluster's coordinator
+    and workers (concurrently; the coordinator alone first with ``coordinator_first``), else the
+    one server. A database still in use by a node's background connections is retried."""
+    def run(dsn: str) -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for stmt in statements:
+                for attempt in range(50):
+                    try:
+                        conn.execute(stmt)
+                        break
+                    except psycopg.errors.ObjectInUse:
+                        if attempt == 49:
+                            raise
+                        time.sleep(0.1)
+
+    workers = list(getattr(server, "worker_admin_dsns", []))
+    if coordinator_first or not workers:
+        run(server.admin_dsn)
+    else:
+        workers.append(server.admin_dsn)
+    if workers:
+        with ThreadPoolExecutor(len(workers)) as pool:
+            for future in [pool.submit(run, d) for d in workers]:
+                future.result()
+
+
 @contextmanager
 def cloned_database(server: Any, prefix: str = "db4ai_t") -> Iterator[str]:
-    """A database cloned from the run's installed template (DSN), dropped afterwards."""
+    """A database cloned from the run's installed template (DSN), dropped afterwards.
+
+    On a Citus cluster the database is cloned on every node from the template of that node
+    (the coordinator's clone then finds its workers' clones under the same name).
+    """
     name = f"{prefix}{os.getpid()}_{next(_counter)}"
-    with server.admin() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                sql.Identifier(name), sql.Identifier(server.template)  # type: ignore[attr-defined]
-            )
-        )
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    create = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+        sql.Identifier(name), sql.Identifier(server.template))  # type: ignore[attr-defined]
+    on_every_node(server, [drop, create])
     try:
         yield server.dsn(name)
     finally:
-        with server.admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        on_every_node(server, [drop], coordinator_first=True)
 
 
 def pg_binary(name: str, server: Any = None) -> str:
@@ -131,3 +162,58 @@ def stop_server_when_gone(pid: int, pgdata: Path) -> None:
 
     subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(pid), str(pgdata)], start_new_session=True,
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# -- Citus: DB4AI_TEST_DSN may name the coordinator of a Citus cluster (../shared/tools/citus-cluster).
+# Citus keeps its metadata per database, and a coordinator's database expects a database of the same
+# name on each worker. So the run's template is made on every node (extension, nodes, db4ai), and each
+# test clones it on every node.
+
+def citus_workers(conn: psycopg.Connection) -> list[tuple[str, int]]:
+    """(host, port) of the workers when ``conn`` is a Citus coordinator's database, else []."""
+    if conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citus'").fetchone()[0] == 0:
+        return []
+    return [(str(h), int(p)) for h, p in conn.execute(
+        "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary' ORDER BY nodeid")]
+
+
+def citus_template(server: Any, name: str) -> None:
+    """Make database ``name`` (already on every node) a Citus database with the same workers."""
+    for dsn in [server.admin_dsn, *server.worker_admin_dsns]:
+        with psycopg.connect(make_conninfo(dsn, dbname=name), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION citus")
+    coordinator = conninfo_to_dict(server.admin_dsn)
+    with psycopg.connect(server.dsn(name), autocommit=True) as conn:
+        conn.execute("SELECT citus_set_coordinator_host(%s, %s)",
+                     (coordinator.get("host", "localhost"), int(coordinator.get("port", 5432))))
+        for dsn in server.worker_admin_dsns:
+            worker = conninfo_to_dict(dsn)
+            conn.execute("SELECT citus_add_node(%s, %s)", (worker["host"], int(worker["port"])))
+
+
+def freeze_citus_template(server: Any, name: str) -> None:
+    """Let PostgreSQL clone the template: no session may be connected to it.
+
+    Citus keeps a maintenance daemon (and cached connections) in each of its databases. New
+    connections are refused first; Citus stops a database's daemon when it sees DROP DATABASE,
+    before PostgreSQL refuses that statement inside a transaction block, so the template stays.
+    """
+    ident = sql.Identifier(name)
+    stop = [sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(ident), sql.SQL("BEGIN"),
+            sql.SQL("DROP DATABASE {}").format(ident)]
+
+    def freeze(dsn: str) -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for stmt in stop:
+                try:
+                    conn.execute(stmt)
+                except psycopg.errors.ActiveSqlTransaction:
+                    conn.execute("ROLLBACK")
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            for _ in range(100):
+                if conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)).fetchone()[0] == 0:
+                    return
+                time.sleep(0.05)
+
+    for dsn in [server.admin_dsn, *server.worker_admin_dsns]:
+        freeze(dsn)

@@ -390,6 +390,7 @@ DECLARE
     v_return text := db4ai._prediction_returns(m.prediction, m.outputtype);
     v_body   text;
     v_old    record;
+    v_ddl    text;
 BEGIN
     v_body := 'SELECT ' || db4ai._prediction_sql(m.prediction,
                                                   ARRAY(SELECT '$' || i FROM generate_subscripts(v_types, 1) AS i),
@@ -408,7 +409,11 @@ BEGIN
                    v_return, v_body);
     EXECUTE format('COMMENT ON FUNCTION db4ai.%I(%s) IS %L', m.predict_function, array_to_string(v_types, ', '),
                    format('db4ai: predicts with model %s', m.modelname));
+    -- Citus (13.2) propagates this GRANT with the function name unquoted, which fails for mixed-case
+    -- names; the workers' copy keeps the default EXECUTE for PUBLIC anyway (citus.sql).
+    v_ddl := db4ai._set_citus_ddl('off');
     EXECUTE format('GRANT EXECUTE ON FUNCTION db4ai.%I(%s) TO PUBLIC', m.predict_function, array_to_string(v_types, ', '));
+    PERFORM db4ai._set_citus_ddl(v_ddl);
     -- Made while an extension script runs (ALTER EXTENSION db4ai UPDATE regenerating an old model's
     -- function), it would become a member of the extension: it is the model's, dumped with it.
     IF EXISTS (SELECT 1 FROM pg_depend d

@@ -15,6 +15,9 @@ DECLARE
     v_rows bigint;
     v_cols name[];
     v_css boolean;
+    v_query text;
+    v_sources regclass[];
+    v_target text;
 BEGIN
     SELECT * INTO st FROM db4ai._snapshot_settings();
     v_css := st.mode = 'CSS';  -- only CSS stores carry row ids, so that descendants can share them
@@ -31,11 +34,23 @@ BEGIN
 
     v_id := nextval('db4ai.snapshot_sequence');
     v_store := format('%I.%I', v_schema, '_db4ai_t' || v_id);
+    v_query := format('SELECT q.* FROM (%s %s) q', v_cmd.proj, v_cmd.from_clause);
+    IF db4ai._citus() THEN  -- distributed sources give a distributed store (distributed.sql)
+        v_sources := db4ai._distributed_sources(v_query, i_search_path);
+        v_target := db4ai._distribute_by_target(v_cmd.dist);
+        -- DISTRIBUTE BY alone (over local tables) asks for a distributed MSS store; CSS keeps one node
+        IF cardinality(v_sources) > 0 OR (v_target IS NOT NULL AND NOT v_css) THEN
+            PERFORM db4ai._refuse_distributed_css(st.mode, format('the snapshot reads distributed table %s', v_sources[1]));
+            v_rows := db4ai._distributed_store(v_store, v_query, v_sources, v_target, i_search_path);
+        END IF;
+    END IF;
     -- the caller's query, with the caller's rights and search_path, straight into the backing table
-    v_rows := db4ai._run_user_sql(
-        format('CREATE TABLE %s AS SELECT %sq.* FROM (%s %s) q',
-               v_store, CASE WHEN v_css THEN db4ai._row_id_expr(v_id) || ', ' ELSE '' END, v_cmd.proj, v_cmd.from_clause),
-        i_search_path);
+    IF v_rows IS NULL THEN
+        v_rows := db4ai._run_user_sql(
+            format('CREATE TABLE %s AS SELECT %sq.* FROM (%s %s) q',
+                   v_store, CASE WHEN v_css THEN db4ai._row_id_expr(v_id) || ', ' ELSE '' END, v_cmd.proj, v_cmd.from_clause),
+            i_search_path);
+    END IF;
     SELECT array_agg(attname ORDER BY attnum) INTO v_cols
     FROM pg_attribute WHERE attrelid = v_store::regclass AND attnum > 0 AND NOT attisdropped AND attname <> '_db4ai_rid';
     IF NOT v_css AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = v_store::regclass AND attname = '_db4ai_rid') THEN

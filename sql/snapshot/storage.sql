@@ -258,9 +258,11 @@ AS $$
 DECLARE
     s db4ai.snapshot;
     st db4ai.snapshot_storage;
+    v_ddl text;
 BEGIN
     SELECT * INTO STRICT s FROM db4ai.snapshot WHERE id = i_id;
     SELECT * INTO STRICT st FROM db4ai.snapshot_storage WHERE id = i_id;
+    v_ddl := db4ai._set_citus_ddl('off');  -- Citus: the view stays on the coordinator (distributed.sql)
     -- security_barrier: a reader's own (leaky) functions in WHERE must not see rows before the
     -- membership filter has dropped the rows of the shared CSS store that are not this snapshot's.
     EXECUTE format('CREATE %sVIEW %I.%I WITH (security_barrier) AS %s',
@@ -268,6 +270,7 @@ BEGIN
     EXECUTE format('COMMENT ON VIEW %I.%I IS %L', s."schema", s."name",
                    format('db4ai snapshot, rows in %s', st.store) || coalesce(': ' || s.comment, ''));
     PERFORM db4ai._lock_down(format('%I.%I', s."schema", s."name")::regclass, true);
+    PERFORM db4ai._set_citus_ddl(v_ddl);
 END;
 $$;
 
@@ -417,7 +420,10 @@ AS $$
 DECLARE
     v_rows bigint;
 BEGIN
-    v_rows := db4ai._new_store(p."schema", i_id, i_rows, i_columns, format('%I.%I', p."schema", i_name), i_row_ids);
+    v_rows := db4ai._distributed_child_store(p, i_id, i_rows, i_columns, i_name);  -- NULL: not distributed
+    IF v_rows IS NULL THEN
+        v_rows := db4ai._new_store(p."schema", i_id, i_rows, i_columns, format('%I.%I', p."schema", i_name), i_row_ids);
+    END IF;
     RETURN db4ai._register_snapshot(
         i_id, p.id, NULL, p.root_id, p."schema", i_name, i_commands, i_comment, false, v_rows,
         format('%I.%I', p."schema", '_db4ai_t' || i_id)::regclass, i_columns, i_columns,

@@ -138,7 +138,7 @@ class _Training:
     hyperparameters: dict[str, hyper.Value]
     start: float
     cache: "Cache | None" = None
-    parallel: int = 2
+    parallel: int | None = None
     encoder: targets.StreamEncoder | None = None
     on_pass: Callable[[PassRecord], None] | None = None
     read_seconds: float = 0.0
@@ -189,15 +189,16 @@ def create_model(
     stmt: CreateModel,
     *,
     cache: "Cache | None" = None,
-    parallel: int = 2,
+    parallel: int | None = None,
     on_pass: Callable[[PassRecord], None] | None = None,
 ) -> None:
     """Train the model of a CREATE MODEL statement and store it.
 
     Raises db4ai errors with openGauss's texts for bad statements and inputs. ``on_pass`` is
     called after every training pass (an exception there aborts training, storing nothing).
-    ``parallel``: connections reading the rows; :mod:`db4ai.data` uses the extra ones only for
-    a plain table of several chunks read outside a transaction (all on one exported snapshot).
+    ``parallel``: connections reading the rows (None: the ``db4ai.parallel`` setting, else automatic;
+    :func:`db4ai.data.resolve_parallel`); :mod:`db4ai.data` uses the extra ones for a plain or
+    distributed table read outside a transaction (all on one exported snapshot).
     """
     plan = _plan(conn, stmt)
     algorithm = plan.algorithm

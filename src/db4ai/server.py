@@ -150,10 +150,14 @@ def resolve_dsn(dsn: str | None = None) -> str:
     return str(embedded_server().get_uri())
 
 
-def sibling_conninfo(conn: Any) -> str:
+def sibling_conninfo(conn: Any, **overrides: str) -> str:
     """A conninfo string for another connection to the same database as the same role (the
-    parallel readers, a training run's own session)."""
+    parallel readers, a training run's own session); ``host``/``port`` overrides reach another
+    node of a cluster with the same credentials."""
     import psycopg
 
     options = {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info if o.val is not None}
+    if "host" in overrides:
+        options.pop("hostaddr", None)
+    options.update(overrides)
     return psycopg.conninfo.make_conninfo(**options)

@@ -119,7 +119,9 @@ def object_counts(conn: psycopg.Connection, expected: tuple | None = None) -> tu
     With ``expected``, wait up to 5 s for it (a closed connection's backend exits a moment later).
     """
     query = ("SELECT (SELECT count(*) FROM pg_class), (SELECT count(*) FROM pg_prepared_xacts),"
-             " (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database())")
+             " (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+             # Citus's own daemon and its connections come and go by themselves
+             "  AND backend_type = 'client backend' AND application_name NOT LIKE 'citus\\_internal%')")
     deadline = time.monotonic() + 5
     while True:
         counts = conn.execute(query).fetchone()

@@ -283,7 +283,7 @@ def test_lost_connection_during_training_leaves_nothing(mdb, db_dsn):
 
         def terminate(record):
             if record.pass_no == 2:
-                mdb.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                mdb.execute("SELECT pg_terminate_backend(%s::int4)", (pid,))  # Citus adds an int8 overload
 
         with pytest.raises(psycopg.OperationalError):
             models.create_model(victim, cm("CREATE MODEL m USING linear_regression FEATURES x1 TARGET y FROM points"),

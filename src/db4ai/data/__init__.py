@@ -6,11 +6,15 @@ results over immutable snapshots for repeated passes; :class:`BatchFeeder` cuts 
 into batches with background prefetch; :func:`sequences` groups rows into padded, masked
 batches of ordered sequences. ``db4ai.data.torch`` adapts a query to PyTorch (ranks x workers).
 
-How rows travel: for each chunk the server aggregates every column into one array and sends
-it in binary (``array_send``); numpy views it without per-row Python. A query that is a
-plain scan of one table is cut into ctid page ranges (``parallel`` connections can share
-them, on one exported snapshot); any other query (views, snapshots, joins, ORDER BY) is cut
-into row-number groups on the server.
+How rows travel (``_reader`` picks the first that applies): a scan of a Citus distributed
+table (or of a snapshot stored in one) is read shard by shard from the workers (``_shards``);
+a plain scan of one table is cut into ctid page ranges, and for each the server aggregates
+every column into one array sent in binary (``array_send``), which numpy views without
+per-row Python (``parallel`` connections share the ranges, on one exported snapshot); any
+other large query of scalar columns streams through ADBC's C++ binary COPY parser into Arrow
+(``_arrow``); anything else is cut into row-number groups packed on the server. ``parallel``
+defaults to the session's ``db4ai.parallel`` setting, else to the client's CPUs (at most the
+server's ``max_parallel_workers``): :func:`resolve_parallel`.
 
 Memory (client side, per read; ``b`` = bytes of one chunk, about ``chunk_rows`` x 8-12 bytes
 per column):
@@ -30,6 +34,8 @@ beyond ``work_mem`` (times ``hash_mem_multiplier``) PostgreSQL spills it to temp
 
 from ._cache import Cache, CacheKey, cache_key
 from ._frame import Frame, Matrix
+from ._parallel import SETTING as PARALLEL_SETTING
+from ._parallel import resolve_parallel
 from ._reader import read, read_matrix, stream, stream_matrix, stream_part
 from ._sequences import SequenceBatch, sequence_items, sequences
 from ._types import Column, describe
@@ -42,11 +48,13 @@ __all__ = [
     "Column",
     "Frame",
     "Matrix",
+    "PARALLEL_SETTING",
     "SequenceBatch",
     "cache_key",
     "describe",
     "read",
     "read_matrix",
+    "resolve_parallel",
     "sequence_items",
     "sequences",
     "stream",

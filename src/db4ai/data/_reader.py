@@ -4,26 +4,40 @@ A read runs inside one transaction: its own REPEATABLE READ transaction when the
 connection is idle (so all chunks see one snapshot), else the caller's transaction. For
 its duration it turns off synchronized sequential scans and parallel query, so that the
 scan order of a query is the same on every pass, and it restores them afterwards.
+
+Which path a query takes (the first that applies):
+
+1. a scan of a Citus distributed table or of a snapshot stored in one, in the read's own
+   transaction: shard by shard from the worker nodes (:mod:`._shards`);
+2. a plain scan of one table: ctid page ranges packed on the server, on ``parallel``
+   connections sharing one snapshot (:mod:`._source`, :mod:`._packed`);
+3. any other query of scalar columns, in the read's own transaction, that the planner expects
+   to return at least ``ARROW_MIN_ROWS`` rows: streamed through ADBC (:mod:`._arrow`);
+4. anything else: row-number groups packed on the server, on the caller's connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 
 import numpy as np
 import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
+from ..dialect import postgres_text
 from ..errors import FeatureError, InvalidParameter
-from . import _packed
+from . import _arrow, _packed, _shards
 from ._cache import Cache, CacheKey, cache_key
 from ._frame import ARRAY_ERROR, Frame, Matrix, concat, empty_frame, to_matrix
-from ..dialect import postgres_text
-from ._parallel import interleave, snapshot_sharing
+from ._parallel import interleave, prefetched, resolve_parallel, snapshot_sharing
 from ._source import TableScan, table_scan
 from ._types import Column, _subquery, describe_sql
+
+# Below this many rows (the planner's estimate) opening an ADBC connection (about 50 ms, most of
+# it loading the server's type catalog) costs more than streaming through ADBC saves.
+ARROW_MIN_ROWS = 100_000
 
 # Session settings of a read: a stable scan order on every pass.
 _SETTINGS = {
@@ -119,18 +133,46 @@ def _query_frames(conn: psycopg.Connection, columns: tuple[Column, ...], query: 
             yield _packed.decode(columns, row)
 
 
+def _estimated_rows(conn: psycopg.Connection, query: str) -> float:
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(_subquery(query)))
+        return float(cur.fetchone()[0][0]["Plan"]["Plan Rows"])  # type: ignore[index]
+
+
+def _arrow_frames(conn: psycopg.Connection, columns: tuple[Column, ...], query: str,
+                  chunk_rows: int) -> Generator[Frame, None, None]:
+    """Through ADBC; by row-number groups on ``conn`` when ADBC cannot read the query."""
+    frames = _arrow.frames(conn, query, columns, chunk_rows, _SETTINGS)
+    try:
+        first = next(frames)
+    except StopIteration:
+        return
+    except _arrow.Unavailable:  # e.g. a temporary table of the caller's session
+        yield from _query_frames(conn, columns, query, chunk_rows, (0, 1))
+        return
+    yield first
+    yield from frames
+
+
 def _database_frames(conn: psycopg.Connection, query: str, columns: tuple[Column, ...],
                      chunk_rows: int, parallel: int, part: tuple[int, int] = (0, 1)) -> Iterator[Frame]:
     """Frames from the database; ``part = (i, n)`` keeps chunks i, i + n, ... only."""
     with _read_transaction(conn) as own:
         with conn.transaction():  # a savepoint: a failed rewrite must not spoil the read
-            scan = table_scan(conn, query, columns)
-        if scan is not None:
+            shards = _shards.shard_plan(conn, query, columns) if own else None
+            scan = table_scan(conn, query, columns) if shards is None else None
+            arrow = (shards is None and scan is None and own and part == (0, 1) and _arrow.usable(columns)
+                     and _estimated_rows(conn, query) >= ARROW_MIN_ROWS)
+        if shards is not None:
+            frames: Iterator[Frame] = _shards.frames(conn, shards, columns, chunk_rows, parallel, part)
+        elif scan is not None:
             frames = _table_frames(conn, columns, scan, chunk_rows, parallel, own, part)
+        elif arrow:
+            frames = _arrow_frames(conn, columns, query, chunk_rows)
         else:
             frames = _query_frames(conn, columns, query, chunk_rows, part)
         try:
-            with closing(frames):
+            with _closing(frames):
                 for frame in frames:
                     if len(frame):
                         yield frame
@@ -138,12 +180,11 @@ def _database_frames(conn: psycopg.Connection, query: str, columns: tuple[Column
             raise _array_error(columns, exc) from exc
 
 
-def _frames(conn: psycopg.Connection, query: str, chunk_rows: int, parallel: int,
+def _frames(conn: psycopg.Connection, query: str, chunk_rows: int, parallel: int | None,
             cache: Cache | None) -> tuple[tuple[Column, ...], Iterator[Frame]]:
     if chunk_rows < 1:
         raise InvalidParameter(f"chunk_rows must be at least 1, not {chunk_rows}")
-    if parallel < 1:
-        raise InvalidParameter(f"parallel must be at least 1, not {parallel}")
+    parallel = resolve_parallel(conn, parallel)
     query = postgres_text(query)  # accept name@version as the shim does
     key: CacheKey | None = cache_key(conn, query) if cache is not None else None
     if cache is not None and key is not None:
@@ -158,21 +199,25 @@ def _frames(conn: psycopg.Connection, query: str, chunk_rows: int, parallel: int
     return columns, frames
 
 
-def stream(conn: psycopg.Connection, query: str, *, chunk_rows: int = 65536, parallel: int = 1,
-           cache: Cache | None = None) -> Iterator[Frame]:
+def stream(conn: psycopg.Connection, query: str, *, chunk_rows: int = 65536, parallel: int | None = None,
+           cache: Cache | None = None, prefetch: int = 2) -> Iterator[Frame]:
     """The rows of ``query`` as Frames of about ``chunk_rows`` rows, in scan order.
 
-    Peak memory is about two chunks (three per connection with ``parallel``). A table
-    query is cut into ctid page ranges of ``chunk_rows`` rows by the planner's rows per
+    Peak memory is about two chunks plus ``prefetch`` (three per connection with ``parallel``).
+    A table query is cut into ctid page ranges of ``chunk_rows`` rows by the planner's rows per
     page; any other query into exact ``chunk_rows`` row groups. Rows come from one snapshot
-    of the database. Frames read from the cache are read-only. Close an abandoned stream
-    (``it.close()``) before using the connection again: it holds the read's transaction.
+    of the database (per worker node for a Citus distributed table: see :mod:`._shards`).
+    ``parallel``: connections (None: the ``db4ai.parallel`` setting, else automatic; see
+    :func:`resolve_parallel`). ``prefetch``: chunks a background thread reads ahead while the
+    caller works on the current one (0: read in the caller's thread). Frames read from the cache
+    are read-only. Close an abandoned stream (``it.close()``) before using the connection again:
+    it holds the read's transaction.
     """
     _, frames = _frames(conn, query, chunk_rows, parallel, cache)
-    return frames
+    return prefetched(frames, prefetch) if prefetch > 0 else frames
 
 
-def read(conn: psycopg.Connection, query: str, *, parallel: int = 1, cache: Cache | None = None,
+def read(conn: psycopg.Connection, query: str, *, parallel: int | None = None, cache: Cache | None = None,
          chunk_rows: int = 65536) -> Frame:
     """All rows of ``query`` as one Frame."""
     columns, frames = _frames(conn, query, chunk_rows, parallel, cache)
@@ -180,13 +225,16 @@ def read(conn: psycopg.Connection, query: str, *, parallel: int = 1, cache: Cach
 
 
 def stream_matrix(conn: psycopg.Connection, query: str, *, chunk_rows: int = 65536,
-                  cache: Cache | None = None, parallel: int = 1) -> Iterator[Matrix]:
+                  cache: Cache | None = None, parallel: int | None = None, prefetch: int = 2) -> Iterator[Matrix]:
     """The rows of ``query`` as float64 matrices, chunk by chunk, in scan order.
 
-    ``discarded`` counts the rows of that chunk left out for NULLs.
+    ``discarded`` counts the rows of that chunk left out for NULLs. The read and the conversion
+    to float64 run ``prefetch`` chunks ahead in a background thread (0: in the caller's thread),
+    so that what the caller does with a chunk (building training batches) overlaps the read.
     """
     columns, frames = _frames(conn, query, chunk_rows, parallel, cache)
-    return _matrices(frames)
+    matrices = _matrices(frames)
+    return prefetched(matrices, prefetch) if prefetch > 0 else matrices
 
 
 def _matrices(frames: Iterator[Frame]) -> Iterator[Matrix]:
@@ -215,7 +263,7 @@ def stream_part(conn: psycopg.Connection, query: str, part: int, parts: int, *,
     return _database_frames(conn, query, columns, chunk_rows, 1, (part, parts))
 
 
-def read_matrix(conn: psycopg.Connection, query: str, *, cache: Cache | None = None, parallel: int = 1,
+def read_matrix(conn: psycopg.Connection, query: str, *, cache: Cache | None = None, parallel: int | None = None,
                 chunk_rows: int = 65536) -> Matrix:
     """All rows of ``query`` as one float64 matrix (rows with NULLs dropped and counted)."""
     columns, frames = _frames(conn, query, chunk_rows, parallel, cache)

@@ -10,8 +10,6 @@ pass after pass, so a seed reproduces the whole sequence of passes.
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from typing import cast
@@ -19,10 +17,9 @@ from typing import cast
 import numpy as np
 
 from ._frame import Matrix
+from ._parallel import prefetched
 
 Source = Matrix | np.ndarray | Iterable[Matrix] | Callable[[], Iterator[Matrix]]
-
-_END = object()
 
 
 class BatchFeeder:
@@ -59,7 +56,7 @@ class BatchFeeder:
         rng = np.random.default_rng(self._rng.integers(2**63)) if shuffle else None
         batches = self._batches(rng)
         if self.prefetch:
-            batches = _prefetched(batches, self.prefetch)
+            batches = prefetched(batches, self.prefetch)  # type: ignore[assignment]
         return self._counted(batches)
 
     def _counted(self, batches: Generator[np.ndarray, None, None]) -> Generator[np.ndarray, None, None]:
@@ -136,45 +133,3 @@ class BatchFeeder:
                         pieces, pending = [], 0
         if pending:
             yield pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-
-
-def _prefetched(batches: Generator[np.ndarray, None, None], depth: int) -> Generator[np.ndarray, None, None]:
-    """``batches`` produced by a background thread, ``depth`` ahead of the consumer."""
-    q: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            with closing(batches):
-                for batch in batches:
-                    while not stop.is_set():
-                        try:
-                            q.put((True, batch), timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
-            item: tuple[bool, object] = (True, _END)
-        except BaseException as exc:  # handed to the consumer
-            item = (False, exc)
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    thread = threading.Thread(target=produce, daemon=True, name="db4ai-prefetch")
-    thread.start()
-    try:
-        while True:
-            ok, item = q.get()
-            if not ok:
-                raise cast(BaseException, item)
-            if item is _END:
-                return
-            yield cast(np.ndarray, item)
-    finally:
-        stop.set()
-        thread.join()
