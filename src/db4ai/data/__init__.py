@@ -29,6 +29,7 @@ beyond ``work_mem`` (times ``hash_mem_multiplier``) PostgreSQL spills it to temp
 
 from ._cache import Cache, CacheKey, cache_key
 from ._frame import Frame, Matrix
+from ._points import first_array_length, points_query
 from ._reader import read, read_matrix, stream, stream_matrix, stream_part
 from ._types import Column, describe
 from .feeder import BatchFeeder
@@ -42,6 +43,8 @@ __all__ = [
     "Matrix",
     "cache_key",
     "describe",
+    "first_array_length",
+    "points_query",
     "read",
     "read_matrix",
     "stream",
