@@ -47,7 +47,7 @@ Node = Union[float, int, dict[str, Any]]
 
 #: SQL functions the printer accepts in ``{"f": ...}``.
 FUNCTIONS = frozenset({"exp", "ln", "sqrt", "cos", "sin", "abs", "trunc", "floor", "ceil", "sign", "power",
-                       "greatest", "least"})
+                       "greatest", "least", "array_position"})
 #: Types the printer accepts in casts, typed NULLs and ``returns``.
 TYPES = frozenset({"float4", "float8", "numeric", "int2", "int4", "int8", "boolean", "text", "float8[]"})
 #: db4ai helper functions the printer accepts in ``{"call": ...}`` (schema db4ai, IMMUTABLE).
@@ -200,6 +200,11 @@ def guard_array(n_inputs: int, body: Node, *, null_result: Node, invalid: Node |
 MESSAGES = frozenset({"arguments", "type"})
 
 
+def holds_null(i: int) -> Node:
+    """Array feature ``i`` (1-D: test :func:`array_ok` first) has a NULL element."""
+    return not_(is_null(fn("array_position", array_feature(i), null("float8"))))
+
+
 def prediction(returns: str, node: Node, *, messages: dict[str, str] | None = None) -> dict[str, Any]:
     """The stored form: the expression and its SQL result type (``"output"``: the target's type),
     with the algorithm's own error texts (:data:`MESSAGES`) when it has them."""
@@ -232,6 +237,7 @@ __all__ = [
     "feature",
     "fn",
     "guard_array",
+    "holds_null",
     "inputs",
     "integer",
     "is_null",

@@ -129,7 +129,8 @@ class KMeansModel:
         dead = expr.integer(-1)
         nearest = expr.argmin([_distance(values, c, self.distance) for c in self.centroids],
                               [expr.integer(i + 1) for i in range(len(self.centroids))], dead)
-        body = expr.case([(expr.is_null(expr.array_feature(1)), dead), (expr.array_ok(1, n), nearest)], dead)
+        body = expr.case([(expr.is_null(expr.array_feature(1)), dead), (expr.not_(expr.array_ok(1, n)), dead),
+                          (expr.holds_null(1), dead)], nearest)
         return expr.prediction("int4", body, messages={"arguments": PREDICT_ARGUMENTS, "type": PREDICT_TYPE})
 
 

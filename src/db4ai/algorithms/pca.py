@@ -292,9 +292,11 @@ class PCAModel:
         n, k = self.components.shape
         values = expr.inputs(n, signature.array)
         body = expr.array(expr.dot(values, self.components[:, e]) for e in range(k))
-        if signature.array:
+        if signature.array:  # NULL array or NULL element: NULL; another shape: openGauss's error
             invalid = expr.array([expr.call("_input_array_error", expr.integer(n), expr.array_feature(1))])
-            body = expr.guard_array(n, body, null_result=expr.null("float8[]"), invalid=invalid)
+            null = expr.null("float8[]")
+            body = expr.case([(expr.is_null(expr.array_feature(1)), null), (expr.not_(expr.array_ok(1, n)), invalid),
+                              (expr.holds_null(1), null)], body)
         return expr.prediction("float8[]", body)
 
 
