@@ -151,7 +151,7 @@ def test_opengauss_regress_predict_errors_and_null(kdb):
         kdb.execute("SELECT PREDICT BY my_kmeans_bb_l1(features position::float4[]) FROM multivariate_7_1000_10")
 
 
-@pytest.mark.parametrize("setting, message", [
+WRONG_PARAMETERS = [
     ("max_iterations = 0", "Hyperparameter max_iterations must be in the range [1,10000]"),
     ("num_centroids = 0", "Hyperparameter num_centroids must be in the range [1,1000000]"),
     ("num_centroids = 1000001", "Hyperparameter num_centroids must be in the range [1,1000000]"),
@@ -167,12 +167,15 @@ def test_opengauss_regress_predict_errors_and_null(kdb):
     ("verbose = 3", "Hyperparameter verbose must be in the range [0,2]"),
     ("seed = -1", "Hyperparameter seed must be in the range [0,2147483647]"),
     ("num_features = 0", "Hyperparameter num_features must be in the range [1,2147483647]"),
-])
-def test_opengauss_regress_wrong_parameters(kdb, setting, message):
-    with pytest.raises(InvalidParameter) as err:
-        kdb.execute(f"CREATE MODEL my_kmeans_pp_empty USING kmeans FROM (SELECT position FROM multivariate_7_1000_10)"
-                    f" AS s WITH num_centroids = 10, {setting}")
-    assert str(err.value) == message
+]
+
+
+def test_opengauss_regress_wrong_parameters(kdb):
+    for setting, message in WRONG_PARAMETERS:
+        with pytest.raises(InvalidParameter) as err:
+            kdb.execute(f"CREATE MODEL my_kmeans_pp_empty USING kmeans FROM (SELECT position FROM"
+                        f" multivariate_7_1000_10) AS s WITH num_centroids = 10, {setting}")
+        assert str(err.value) == message
     assert leftovers(kdb) == (0, 0, 0)
 
 
@@ -335,3 +338,17 @@ def test_fit_on_arrays_counts_dead_points_and_draws_for_them():
     assert int(trained.model.sizes.sum()) == len(X) - dead.sum() and int(clean.model.sizes.sum()) == len(X)
     assert trained.hyperparameters == {"num_features": 2}
     assert sorted(np.round(trained.model.centroids).tolist()) == sorted(np.round(clean.model.centroids).tolist())
+
+
+def test_printer_argmin_node(mdb):
+    """The nearest-centroid node: the first smallest value wins, all-NULL values give the else branch, and a
+    node whose results do not pair with its values is refused as corrupted."""
+    def run(node):
+        text = mdb.execute("SELECT db4ai._expr_sql(%s::jsonb, '{}'::text[], '{}'::oid[], 23)", (node,)).fetchone()[0]
+        return mdb.execute(f"SELECT {text}").fetchone()[0]
+
+    pick = '{"argmin": [3.0, 1.0, 1.0], "a": [{"i": 1}, {"i": 2}, {"i": 3}], "else": {"i": -1}}'
+    assert run(pick) == 2
+    assert run('{"argmin": [{"null": "float8"}], "a": [{"i": 1}], "else": {"i": -1}}') == -1
+    with pytest.raises(psycopg.errors.DataCorrupted):
+        run('{"argmin": [1.0, 2.0], "a": [{"i": 1}], "else": {"i": -1}}')
