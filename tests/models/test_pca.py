@@ -163,12 +163,12 @@ def test_gram_and_row_batches_agree():
 
 
 def test_gram_schmidt_flips_the_sign_of_an_earlier_vector_on_a_negative_projection():
-    W = np.array([[1.0, -1.0], [0.0, 1.0]])
-    pca.gram_schmidt(W, 2)
-    np.testing.assert_allclose(W, [[-1.0, 0.0], [0.0, 1.0]])  # openGauss: w1 <- sign(w1·w2) w1
-    W = np.array([[1.0, 1.0], [0.0, 1.0]])
-    pca.gram_schmidt(W, 2)
-    np.testing.assert_allclose(W, [[1.0, 0.0], [0.0, 1.0]])
+    V = np.array([[1.0, 0.0], [-1.0, 1.0]])  # one vector per row
+    pca.gram_schmidt(V, 2)
+    np.testing.assert_allclose(V, [[-1.0, 0.0], [0.0, 1.0]])  # openGauss: v1 <- sign(v1·v2) v1
+    V = np.array([[1.0, 0.0], [1.0, 1.0]])
+    pca.gram_schmidt(V, 2)
+    np.testing.assert_allclose(V, [[1.0, 0.0], [0.0, 1.0]])
 
 
 def test_verbose_lines_and_matrix_print():

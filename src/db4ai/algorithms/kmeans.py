@@ -154,7 +154,7 @@ def read_points(data: TrainingData, width: int) -> core.Points:
     for values in data.chunks(points=width):
         flags = values[:, 0] != 0
         dead.append(flags)
-        points.append(values[~flags, 1:])
+        points.append(values[~flags, 1:] if flags.any() else values[:, 1:])
     X = np.ascontiguousarray(np.concatenate(points)) if points else np.zeros((0, width))
     flags = np.concatenate(dead) if dead else np.zeros(0, dtype=bool)
     return core.Points(X, flags, data.discarded - int(flags.sum()))

@@ -47,8 +47,10 @@ DISTANCES = ("L1", "L2", "L2_Squared", "Linf")
 SEEDINGS = ("Random++", "KMeans||")
 KMEANS_BB_ROUNDS = 10  # openGauss's NUM_ITERATIONS_KMEANSBB
 DBL_MAX = 1.7976931348623157e308
-#: Elements of a (rows x centroids) block of distances computed at once.
-BLOCK_ELEMENTS = 1 << 22
+#: Elements of a (rows x centroids) block of distances computed at once, and the most rows a block
+#: has: small temporaries are reused from the cache instead of being allocated fresh.
+BLOCK_ELEMENTS = 1 << 20
+BLOCK_ROWS = 32768
 #: Points tested per step of a k-means|| sampling pass.
 SAMPLE_BLOCK = 65536
 
@@ -106,7 +108,7 @@ def _row_norms(A: np.ndarray) -> np.ndarray:
 
 
 def _block_rows(k: int) -> int:
-    return max(1, BLOCK_ELEMENTS // max(k, 1))
+    return max(1, min(BLOCK_ROWS, BLOCK_ELEMENTS // max(k, 1)))
 
 
 def point_distances(X: np.ndarray, c: np.ndarray, kind: str) -> np.ndarray:
@@ -120,34 +122,59 @@ def point_distances(X: np.ndarray, c: np.ndarray, kind: str) -> np.ndarray:
     return np.sqrt(squared) if kind == "L2" else squared
 
 
+def _nearest_block(xb: np.ndarray, C: np.ndarray, kind: str, scaled: np.ndarray | None,
+                   c_norms: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centroid (first on ties) and the distance to it, for the rows of one block."""
+    if scaled is not None:  # L2, L2_Squared: argmin of ‖c‖² − 2x·c, then the distance itself
+        approx = xb @ scaled
+        approx += c_norms
+        a = approx.argmin(axis=1)
+        diff = C[a]
+        diff -= xb
+        d = np.einsum("ij,ij->i", diff, diff)
+        return a, (np.sqrt(d) if kind == "L2" else d)
+    best = np.full(len(xb), np.inf)
+    a = np.zeros(len(xb), dtype=np.int64)
+    for j in range(len(C)):
+        dj = point_distances(xb, C[j], kind)
+        better = dj < best
+        best[better] = dj[better]
+        a[better] = j
+    return a, best
+
+
 def nearest(X: np.ndarray, C: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Index of the nearest row of ``C`` (first on ties) and the distance to it, for every row of ``X``."""
+    return assign_pass(X, C, kind)[:2]
+
+
+def assign_pass(X: np.ndarray, C: np.ndarray, kind: str
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One Lloyd pass: every point's nearest centroid and distance, and per centroid the sum of its
+    points' coordinates and the number of its points."""
     n, k = len(X), len(C)
     assign = np.zeros(n, dtype=np.int64)
     dist = np.full(n, np.inf)
+    sums = np.zeros((k, X.shape[1]))
     if k == 0 or n == 0:
-        return assign, dist
-    step = _block_rows(k)
+        return assign, dist, sums, np.zeros(k, dtype=np.int64)
     euclid = kind in ("L2", "L2_Squared")
+    scaled = np.ascontiguousarray(-2.0 * C.T) if euclid else None
     c_norms = _row_norms(C) if euclid else None
+    step = _block_rows(k)
+    one_hot = k * step <= BLOCK_ELEMENTS
     for lo in range(0, n, step):
         xb = X[lo : lo + step]
-        if euclid:
-            approx = _row_norms(xb)[:, None] - 2.0 * (xb @ C.T) + c_norms[None, :]  # type: ignore[index]
-            a = np.argmin(approx, axis=1)
-            diff = xb - C[a]
-            d = np.einsum("ij,ij->i", diff, diff)
-            dist[lo : lo + len(xb)] = np.sqrt(d) if kind == "L2" else d
-            assign[lo : lo + len(xb)] = a
+        a, d = _nearest_block(xb, C, kind, scaled, c_norms)
+        assign[lo : lo + len(xb)] = a
+        dist[lo : lo + len(xb)] = d
+        if one_hot:  # the block's coordinate sums per centroid as one small product
+            members = np.zeros((len(xb), k))
+            members[np.arange(len(xb)), a] = 1.0
+            sums += members.T @ xb
         else:
-            best = dist[lo : lo + len(xb)]
-            a_b = assign[lo : lo + len(xb)]
-            for j in range(k):
-                dj = point_distances(xb, C[j], kind)
-                better = dj < best
-                best[better] = dj[better]
-                a_b[better] = j
-    return assign, dist
+            np.add.at(sums, a, xb)
+    return assign, dist, sums, np.bincount(assign, minlength=k)
 
 
 def absorb(X: np.ndarray, C_new: np.ndarray, first: int, mind: np.ndarray, near: np.ndarray) -> None:
@@ -360,13 +387,10 @@ def lloyd(run: _Run, C: np.ndarray) -> Clustering:
     t = 1
     while True:
         started = run.clock()
-        assign, dist = nearest(X, C, s.distance)
-        sizes = np.bincount(assign, minlength=k)
+        assign, dist, sums, sizes = assign_pass(X, C, s.distance)
         objectives = np.bincount(assign, weights=dist, minlength=k)
         total = _cumulative(objectives)
         fraction = 1.0 if t == 1 else _ratio(prev_total, total) - 1.0
-        sums = np.stack([np.bincount(assign, weights=X[:, j], minlength=k) for j in range(X.shape[1])], axis=1) \
-            if X.shape[1] else np.zeros((k, 0))
         with np.errstate(divide="ignore"):
             inverse = np.where(sizes > 0, 1.0 / np.maximum(sizes, 1), 0.0)
         moved = np.where((sizes > 0)[:, None], sums * inverse[:, None], C)

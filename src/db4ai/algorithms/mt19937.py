@@ -53,20 +53,20 @@ class MT19937_64:
         self._mt = np.array(state, dtype=np.uint64)
         self._buffer = np.empty(0, dtype=np.uint64)
 
-    def _refill(self) -> np.ndarray:
-        """The next 312 outputs (one twist of the state, tempered)."""
+    def _twist(self) -> np.ndarray:
+        """The state after one twist (the next 312 outputs before tempering)."""
         mt = self._mt
         mt[:_M] = _mix(mt[:_M], mt[1 : _M + 1], mt[_M:])  # right-hand sides read the old words
         mt[_M : _N - 1] = _mix(mt[_M : _N - 1], mt[_M + 1 :], mt[: _N - _M - 1])  # uses new words 0..154
         mt[_N - 1 :] = _mix(mt[_N - 1 :], mt[:1], mt[_M - 1 : _M])
-        return _temper(mt)
+        return mt.copy()
 
     def _ensure(self, n: int) -> None:
         have = len(self._buffer)
         if have >= n:
             return
-        blocks = [self._buffer] + [self._refill() for _ in range(-(-(n - have) // _N))]
-        self._buffer = np.concatenate(blocks)
+        fresh = np.concatenate([self._twist() for _ in range(-(-(n - have) // _N))])
+        self._buffer = np.concatenate([self._buffer, _temper(fresh)])
 
     def peek_integers(self, n: int) -> np.ndarray:
         """The next ``n`` 64-bit outputs, not consumed."""

@@ -67,11 +67,6 @@ _BLOCK_ROWS = gd.BLOCK_ROWS
 # -- openGauss's numerics -------------------------------------------------------------------------
 
 
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    """matrix_dot: a left-to-right sum of products."""
-    return float(np.cumsum(a * b)[-1]) if len(a) else 0.0
-
-
 def _two_sum(a: float, b: float) -> tuple[float, float]:
     s = a + b
     bv = s - a
@@ -88,8 +83,8 @@ def _compensated(values: "Sequence[float]") -> float:
     return total + correction
 
 
-def gram_schmidt(W: np.ndarray, k: int) -> None:
-    """openGauss's matrix_gram_schmidt on the first ``k`` columns of ``W``, in place.
+def gram_schmidt(V: np.ndarray, k: int) -> None:
+    """openGauss's matrix_gram_schmidt on the first ``k`` rows of ``V`` (one vector per row), in place.
 
     An earlier vector is scaled by its projection before being subtracted and then normalised
     again, so a negative projection flips its sign; a zero projection ends the inner loop.
@@ -99,20 +94,22 @@ def gram_schmidt(W: np.ndarray, k: int) -> None:
         first += 1
         if first >= k:
             raise DataError("Gram-Schmidt: No vector of non-zero magnitude found")
-        squared = _dot(W[:, first], W[:, first])
+        squared = float(V[first] @ V[first])
         if squared == 0.0:
             continue
         magnitude = math.sqrt(squared)
-        W[:, first] *= 1.0 / magnitude
+        V[first] *= 1.0 / magnitude
     for cv in range(first + 1, k):
+        current = V[cv]
         for dv in range(first, cv):
-            projection = _dot(W[:, cv], W[:, dv])
+            done = V[dv]
+            projection = float(current @ done)
             if projection == 0.0:
                 break
-            W[:, dv] *= projection
-            W[:, cv] -= W[:, dv]
-            W[:, dv] *= 1.0 / math.sqrt(_dot(W[:, dv], W[:, dv]))
-        W[:, cv] *= 1.0 / math.sqrt(_dot(W[:, cv], W[:, cv]))
+            done *= projection
+            current -= done
+            done *= 1.0 / math.sqrt(float(done @ done))
+        current *= 1.0 / math.sqrt(float(current @ current))
 
 
 @dataclass
@@ -177,42 +174,50 @@ class GramStore:
         del self._parts, self._sizes
         return self
 
-    def products(self, b: int, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``XᵦᵀXᵦW`` (the update direction) and ``‖Xᵦwₑ‖²`` for every column of ``W``."""
+    def products(self, b: int, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the components ``V`` (one per row): ``(XᵦᵀXᵦV ᵀ)ᵀ`` (the update direction) and ``‖Xᵦvₑ‖²``."""
         if self.gram_mode:
-            GW = self._grams[b] @ W
-            return GW, np.einsum("de,de->e", W, GW)
-        rows = self._rows[b]
-        XW = rows @ W
-        return rows.T @ XW, np.einsum("ne,ne->e", XW, XW)
+            VG = V @ self._grams[b]  # XᵀX is symmetric
+            return VG, np.einsum("kd,kd->k", V, VG)
+        XV = self._rows[b] @ V.T
+        return XV.T @ self._rows[b], np.einsum("nk,nk->k", XV, XV)
 
 
 class PowerIteration:
-    """openGauss's optimizer state: ``weights`` is its (d × (k+2)) matrix, column by column: the k
-    components, then each component's latest share, then the deviation of its share."""
+    """openGauss's optimizer state: the k components (rows of ``V``), each one's latest share of the
+    batch's ``Σ‖Xᵦvₑ‖²`` and the running deviation of its share (:meth:`weights` lays them out as
+    openGauss's d × (k+2) weight matrix)."""
 
     def __init__(self, d: int, k: int, seed: int):
-        self.k = k
-        self.weights = np.zeros((d, k + 2))
-        self.weights[:, :k] = opengauss_stream(seed).uniform(k * d).reshape(k, d).T
-        gram_schmidt(self.weights, k)
-        self.shares = [ShareStatistics() for _ in range(k)]
+        self.V = np.ascontiguousarray(opengauss_stream(seed).uniform(k * d).reshape(k, d))
+        gram_schmidt(self.V, k)
+        self.share = np.zeros(k)
+        self.deviation = np.zeros(k)
+        self.statistics = [ShareStatistics() for _ in range(k)]
         self.error = 0.0  # openGauss's hyperp->lambda: the error of the latest update
 
     def update(self, store: GramStore, b: int) -> None:
-        k, W = self.k, self.weights
-        GW, squares = store.products(b, W[:, :k])
+        V = self.V
+        VG, squares = store.products(b, V)
         total = _compensated(squares)
-        deviations = []
-        for e in range(k):
+        for e, statistics in enumerate(self.statistics):
             share = float(squares[e]) * (1.0 / total)  # twoDiv
-            W[e, k] = share
-            self.shares[e].add(share)
-            W[e, k + 1] = self.shares[e].std()
-            deviations.append(W[e, k + 1])
-        self.error = _compensated(deviations)
-        W[:, :k] += GW * (1.0 / float(store.sizes[b]))
-        gram_schmidt(W, k)
+            self.share[e] = share
+            statistics.add(share)
+            self.deviation[e] = statistics.std()
+        self.error = _compensated(self.deviation)
+        VG *= 1.0 / float(store.sizes[b])
+        V += VG
+        gram_schmidt(V, len(V))
+
+    def weights(self) -> np.ndarray:
+        """openGauss's weight matrix: the components as columns, then the shares, then the deviations."""
+        k, d = self.V.shape
+        out = np.zeros((d, k + 2))
+        out[:, :k] = self.V.T
+        out[:k, k] = self.share
+        out[:k, k + 1] = self.deviation
+        return out
 
 
 def _g16(value: float) -> str:
@@ -342,7 +347,7 @@ def train(data: TrainingData) -> Trained:
     max_iterations, max_seconds = int(hp["max_iterations"]), int(hp["max_seconds"])
     tolerance, seed, verbose = float(hp["tolerance"]), int(hp["seed"]), bool(hp["verbose"])
     power = PowerIteration(d, k, seed)
-    kept = power.weights.copy()
+    kept = power.weights()
     rng = Rand48(seed)
     n_batches = len(store.sizes)
     prev_loss = DBL_MAX
@@ -362,7 +367,7 @@ def train(data: TrainingData) -> Trained:
             if it > 0 and abs(prev_loss - total) < tolerance:
                 stop = "tolerance"
             else:
-                kept = power.weights.copy()
+                kept = power.weights()
                 if it > 0:
                     iterations += 1
                 if max_seconds > 0 and time.monotonic() - data.start >= max_seconds:
