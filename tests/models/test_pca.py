@@ -187,3 +187,15 @@ def test_verbose_lines_and_matrix_print():
     flat = W.T.reshape(-1)
     assert len(big) == 31 and big[16] == "..."  # rows 0..15, then 14 rows read from where row 25 starts
     assert big[17] == "[" + ", ".join("%.16g" % v for v in flat[75:78]) + "]"
+
+
+def test_scalar_features_project_like_the_array(pdb):
+    pdb.execute(f"CREATE MODEL a USING pca FEATURES position FROM multivariate_2_1000_1_test WITH number_components = 2,"
+                f" {OPTIONS}")
+    pdb.execute(f"CREATE MODEL s USING pca FEATURES position[1] AS x, position[2] AS y FROM multivariate_2_1000_1_test"
+                f" WITH number_components = 2, {OPTIONS}")
+    rows = pdb.execute("SELECT PREDICT BY a (FEATURES position), PREDICT BY s (FEATURES position[1], position[2])"
+                       " FROM multivariate_2_1000_1_test").fetchall()
+    assert len(rows) == 1000
+    for by_array, by_scalars in rows:
+        np.testing.assert_allclose(by_scalars, by_array, rtol=0, atol=1e-12)

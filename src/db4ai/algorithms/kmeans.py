@@ -166,6 +166,8 @@ def train(data: TrainingData) -> Trained:
     given = int(hp["num_features"])
     started = time.monotonic()
     width = given if given > 0 else (data.first_array_length() or 0)
+    if width < 1:  # no rows, or the first array is empty: no row can be a point
+        raise DataError(core.NO_POINTS)
     points = read_points(data, width)
     for line in core.initial_statistics(width, data.rows, data.discarded, time.monotonic() - started, verbose):
         data.notice(line)

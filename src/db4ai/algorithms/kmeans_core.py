@@ -161,19 +161,15 @@ def assign_pass(X: np.ndarray, C: np.ndarray, kind: str
     euclid = kind in ("L2", "L2_Squared")
     scaled = np.ascontiguousarray(-2.0 * C.T) if euclid else None
     c_norms = _row_norms(C) if euclid else None
-    step = _block_rows(k)
-    one_hot = k * step <= BLOCK_ELEMENTS
+    step = _block_rows(k)  # so that a block's (rows x centroids) membership matrix stays small
     for lo in range(0, n, step):
         xb = X[lo : lo + step]
         a, d = _nearest_block(xb, C, kind, scaled, c_norms)
         assign[lo : lo + len(xb)] = a
         dist[lo : lo + len(xb)] = d
-        if one_hot:  # the block's coordinate sums per centroid as one small product
-            members = np.zeros((len(xb), k))
-            members[np.arange(len(xb)), a] = 1.0
-            sums += members.T @ xb
-        else:
-            np.add.at(sums, a, xb)
+        members = np.zeros((len(xb), k))  # the block's coordinate sums per centroid as one product
+        members[np.arange(len(xb)), a] = 1.0
+        sums += members.T @ xb
     return assign, dist, sums, np.bincount(assign, minlength=k)
 
 
