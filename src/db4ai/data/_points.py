@@ -26,7 +26,10 @@ from ._types import _subquery
 
 _INVALID = ("array_ndims({a}) IS DISTINCT FROM 1 OR cardinality({a}) <> {w}"
             " OR array_position({a}, NULL) IS NOT NULL")
-_DEAD = "CASE WHEN {a} IS NULL THEN NULL WHEN " + _INVALID + " THEN 1 ELSE 0 END"
+# clock_timestamp() is volatile and never NULL: its presence keeps PostgreSQL from flattening this
+# query into the reader's aggregation, which references each column several times and would then
+# evaluate these expressions once per reference instead of once per row.
+_DEAD = "CASE WHEN clock_timestamp() IS NULL OR {a} IS NULL THEN NULL WHEN " + _INVALID + " THEN 1 ELSE 0 END"
 _POINT = ("CASE WHEN {a} IS NULL THEN NULL WHEN " + _INVALID + " THEN array_fill(CAST(0 AS float8), ARRAY[{w}])"
           " WHEN array_lower({a}, 1) <> 1 THEN {a}[array_lower({a}, 1):array_upper({a}, 1)] ELSE {a} END")
 
