@@ -199,3 +199,22 @@ def test_scalar_features_project_like_the_array(pdb):
     assert len(rows) == 1000
     for by_array, by_scalars in rows:
         np.testing.assert_allclose(by_scalars, by_array, rtol=0, atol=1e-12)
+
+
+def test_warehouse_explained_variance_matches_numpy_eigenvalues(pdb):
+    """One batch holding every row, run to convergence: the components are the eigenvectors of XᵀX and the
+    explained variance stored in the warehouse (modeldata and explain lines) its eigenvalues / n."""
+    pdb.execute("CREATE MODEL p USING pca FEATURES position FROM multivariate_2_1000_1_test WITH number_components = 2,"
+                " batch_size = 1000, max_iterations = 100, tolerance = 0, seed = 5")
+    from db4ai import warehouse
+
+    arrays = warehouse.load(pdb, "p").data.arrays
+    X = np.array([r[0] for r in pdb.execute("SELECT position FROM multivariate_2_1000_1_test").fetchall()])
+    eigenvalues, eigenvectors = np.linalg.eigh(X.T @ X / len(X))
+    eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]
+    np.testing.assert_allclose(np.abs(np.sum(eigenvectors * arrays["components"], axis=0)), 1.0, atol=1e-12)
+    np.testing.assert_allclose(arrays["explained_variance"], eigenvalues, rtol=1e-12)
+    np.testing.assert_allclose(arrays["explained_variance_ratio"], eigenvalues / eigenvalues.sum(), rtol=1e-12)
+    details = pdb.execute("SELECT details FROM gs_model_warehouse WHERE modelname = 'p'").fetchone()[0]
+    shown = [float(line.split(": ")[1]) for line in details if line.startswith("Explained variance: ")]
+    np.testing.assert_allclose(shown, eigenvalues, rtol=1e-9)
