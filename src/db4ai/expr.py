@@ -53,6 +53,10 @@ TYPES = frozenset({"float4", "float8", "numeric", "int2", "int4", "int8", "boole
 #: db4ai helper functions the printer accepts in ``{"call": ...}`` (schema db4ai, IMMUTABLE).
 CALLS = frozenset({"_input_array_error"})
 
+#: Error texts a prediction may name for itself (openGauss's per-algorithm texts): a wrong number of
+#: feature expressions, and an argument that is not a float8[] (for models with an array input).
+MESSAGES = frozenset({"arguments", "type"})
+
 
 def num(value: float) -> Node:
     """A float8 constant."""
@@ -163,6 +167,11 @@ def array_ok(i: int, n: int) -> Node:
     return {"array_ok": [int(i), int(n)]}
 
 
+def holds_null(i: int) -> Node:
+    """Array feature ``i`` (1-D: test :func:`array_ok` first) has a NULL element."""
+    return not_(is_null(fn("array_position", array_feature(i), null("float8"))))
+
+
 def argmin(values: Sequence[Node], results: Sequence[Node], otherwise: Node) -> Node:
     """The result paired with the smallest value, the first one on ties (a nearest-centroid choice);
     ``otherwise`` when every value is NULL. Each value is printed twice (in ``least`` and in its
@@ -193,16 +202,6 @@ def guard_array(n_inputs: int, body: Node, *, null_result: Node, invalid: Node |
     if invalid is None:
         invalid = call("_input_array_error", integer(n_inputs), array_feature(1))
     return case([(is_null(array_feature(1)), null_result), (array_ok(1, n_inputs), body)], invalid)
-
-
-#: Error texts a prediction may name for itself (openGauss's per-algorithm texts): a wrong number of
-#: feature expressions, and an argument that is not a float8[] (for models with an array input).
-MESSAGES = frozenset({"arguments", "type"})
-
-
-def holds_null(i: int) -> Node:
-    """Array feature ``i`` (1-D: test :func:`array_ok` first) has a NULL element."""
-    return not_(is_null(fn("array_position", array_feature(i), null("float8"))))
 
 
 def prediction(returns: str, node: Node, *, messages: dict[str, str] | None = None) -> dict[str, Any]:
