@@ -97,7 +97,6 @@ class Clustering:
     std_distances: np.ndarray
     iterations: int  # Lloyd iterations run
     objective: float  # the global objective (what openGauss stores as the score)
-    candidates: int  # seeding candidates consolidated by k-means++
 
 
 # -- distances ------------------------------------------------------------------------------------
@@ -141,11 +140,6 @@ def _nearest_block(xb: np.ndarray, C: np.ndarray, kind: str, scaled: np.ndarray 
         best[better] = dj[better]
         a[better] = j
     return a, best
-
-
-def nearest(X: np.ndarray, C: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the nearest row of ``C`` (first on ties) and the distance to it, for every row of ``X``."""
-    return assign_pass(X, C, kind)[:2]
 
 
 def assign_pass(X: np.ndarray, C: np.ndarray, kind: str
@@ -413,7 +407,7 @@ def _clustering(C: np.ndarray, assign: np.ndarray, dist: np.ndarray, sizes: np.n
     return Clustering(
         centroids=np.ascontiguousarray(C), sizes=sizes.astype(np.int64), objectives=objectives,
         min_distances=mins, max_distances=maxs, avg_distances=means, std_distances=stds,
-        iterations=iterations, objective=math.fsum(objectives.tolist()), candidates=0)
+        iterations=iterations, objective=math.fsum(objectives.tolist()))
 
 
 # -- the whole run --------------------------------------------------------------------------------
@@ -451,7 +445,7 @@ def fit(points: Points, settings: Settings, *, notice: Callable[[str], None] = l
     run.verbose(1, f"*** Value of global objective function: {_cumulative(result.objectives):0.6f}")
     run.verbose(1, f"*** Seed:                               {settings.seed}")
     run.verbose(2, f"*** Total duration time (s):            {total_seconds:0.6f}")
-    return Clustering(**{**result.__dict__, "candidates": len(chosen)})
+    return result
 
 
 def initial_statistics(dimension: int, valid: int, dead: int, seconds: float, verbose: int) -> list[str]:
@@ -473,12 +467,12 @@ __all__ = [
     "Points",
     "Settings",
     "absorb",
+    "assign_pass",
     "fit",
     "initial_statistics",
     "kmeans_bb",
     "kmeanspp",
     "lloyd",
-    "nearest",
     "point_distances",
     "random_pp",
 ]
