@@ -22,7 +22,7 @@ from benchmarks._harness import BenchContext, Measurement, create_data, machine_
 
 # Module -> group name its measurements carry; run in this order.
 MODULES = {"read": "read", "train": "train", "predict": "predict", "snapshots": "snapshot", "scaling": "scaling",
-           "sequences": "sequences", "solver": "solver"}
+           "sequences": "sequences", "solver": "solver", "kmeans": "kmeans", "pca": "pca"}
 HERE = Path(__file__).resolve().parent
 
 

@@ -156,7 +156,7 @@ BEGIN
         RETURN '(' || db4ai._expr_sql(v_args, p_args, p_oids, p_output) || ' IS NULL)';
     WHEN 'f' THEN
         IF (p_node ->> 'f') IN ('exp', 'ln', 'sqrt', 'cos', 'sin', 'abs', 'trunc', 'floor', 'ceil', 'sign',
-                                'power', 'greatest', 'least') THEN
+                                'power', 'greatest', 'least', 'array_position') THEN
             RETURN format('%s(%s)', p_node ->> 'f', array_to_string(v_sub, ', '));
         END IF;
     WHEN 'call' THEN
@@ -187,6 +187,16 @@ BEGIN
             RETURN '''{}''::float8[]';
         END IF;
         RETURN format('ARRAY[%s]::float8[]', array_to_string(v_sub, ', '));
+    WHEN 'argmin' THEN
+        -- a simple CASE evaluates least() once, then the WHEN values in order up to the first match
+        IF cardinality(v_sub) >= 1 AND jsonb_typeof(p_node -> 'a') = 'array'
+           AND jsonb_array_length(p_node -> 'a') = cardinality(v_sub) AND p_node ? 'else' THEN
+            SELECT string_agg(format('WHEN %s THEN %s', v_sub[o], db4ai._expr_sql(r, p_args, p_oids, p_output)),
+                              ' ' ORDER BY o)
+              INTO v_type FROM jsonb_array_elements(p_node -> 'a') WITH ORDINALITY AS t(r, o);
+            RETURN format('(CASE least(%s) %s ELSE %s END)', array_to_string(v_sub, ', '), v_type,
+                          db4ai._expr_sql(p_node -> 'else', p_args, p_oids, p_output));
+        END IF;
     ELSE
         NULL;
     END CASE;
@@ -261,12 +271,55 @@ BEGIN
     END IF;
     v_inputs := cardinality(db4ai._prediction_arg_types(m.feature_oids));
     IF coalesce(cardinality(p_features), 0) <> v_inputs THEN
+        IF m.prediction #>> '{messages,arguments}' IS NOT NULL THEN  -- the algorithm's own text (k-means)
+            RAISE EXCEPTION '%', m.prediction #>> '{messages,arguments}' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
         RAISE EXCEPTION 'Invalid number of features for prediction, provided %, expected %',
             coalesce(cardinality(p_features), 0), v_inputs
             USING ERRCODE = 'feature_not_supported';
     END IF;
     RETURN m;
 END
+$$;
+
+-- A model whose prediction names its own error for an argument that is not a float8[] (k-means:
+-- "only double precision array of coordinates is accepted") has its array argument passed through
+-- db4ai._float8_array: a float8[] resolves to the SQL identity, which PostgreSQL inlines away (so it
+-- must not have a SET clause); any other type to an overload that raises the model's text. Besides
+-- anyelement, the other number arrays and text (an untyped literal) get their own overload, since
+-- they could otherwise also be coerced to float8[] and the call would be ambiguous.
+CREATE OR REPLACE FUNCTION db4ai._float8_array(p_value float8[], p_message text) RETURNS float8[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS 'SELECT $1';
+DO $db4ai$
+DECLARE
+    v_type text;
+BEGIN
+    FOREACH v_type IN ARRAY ARRAY['anyelement', 'text', 'real[]', 'numeric[]', 'smallint[]', 'integer[]', 'bigint[]'] LOOP
+        EXECUTE format($f$
+            CREATE OR REPLACE FUNCTION db4ai._float8_array(p_value %s, p_message text) RETURNS float8[]
+                LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+                SET search_path = pg_catalog, pg_temp
+            AS $b$
+            BEGIN
+                RAISE EXCEPTION '%%', p_message USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = format('The argument has type %%s.', pg_typeof(p_value));
+            END
+            $b$ $f$, v_type);
+    END LOOP;
+END
+$db4ai$;
+
+-- The argument texts of a prediction: the caller's feature expressions, cast to the argument types
+-- (through db4ai._float8_array where the model names its own type error).
+CREATE OR REPLACE FUNCTION db4ai._prediction_args(m db4ai.gs_model_warehouse, p_features text[]) RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_agg(CASE WHEN t.ty = 'float8[]' AND m.prediction #>> '{messages,type}' IS NOT NULL
+                          THEN format('db4ai._float8_array((%s), %L::text)', f, m.prediction #>> '{messages,type}')
+                          ELSE format('CAST((%s) AS %s)', f, t.ty) END ORDER BY i)
+      FROM unnest(p_features, db4ai._prediction_arg_types(m.feature_oids)) WITH ORDINALITY AS t(f, ty, i)
 $$;
 
 -- The SQL expression predicting with a stored model from the given feature expressions.
@@ -277,7 +330,7 @@ AS $$
 DECLARE
     m db4ai.gs_model_warehouse%ROWTYPE := db4ai._predictable_model(p_model, p_features);
 BEGIN
-    RETURN db4ai._prediction_sql(m.prediction, p_features, m.feature_oids, m.outputtype);
+    RETURN db4ai._prediction_sql(m.prediction, db4ai._prediction_args(m, p_features), m.feature_oids, m.outputtype);
 END
 $$;
 COMMENT ON FUNCTION db4ai.predict_model_sql(text, text[]) IS
@@ -291,15 +344,12 @@ CREATE OR REPLACE FUNCTION db4ai._predict_by_sql(p_model text, p_features text[]
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m       db4ai.gs_model_warehouse%ROWTYPE := db4ai._predictable_model(p_model, p_features);
-    v_types text[] := db4ai._prediction_arg_types(m.feature_oids);
+    m db4ai.gs_model_warehouse%ROWTYPE := db4ai._predictable_model(p_model, p_features);
 BEGIN
     IF m.predict_function IS NULL THEN  -- its function was dropped by hand: print the expression instead
         RETURN db4ai.predict_model_sql(p_model, p_features);
     END IF;
-    RETURN format('db4ai.%I(%s)', m.predict_function,
-                  (SELECT string_agg(format('CAST((%s) AS %s)', f, v_types[i]), ', ' ORDER BY i)
-                     FROM unnest(p_features) WITH ORDINALITY AS t(f, i)));
+    RETURN format('db4ai.%I(%s)', m.predict_function, array_to_string(db4ai._prediction_args(m, p_features), ', '));
 END
 $$;
 

@@ -27,9 +27,14 @@ Nodes (JSON):
 ``{"arr": [...]}``              ARRAY[...] of float8
 ``{"call": name, "a": [...]}``  a db4ai helper function of CALLS
 ``{"array_ok": [i, n]}``        array feature ``i`` is 1-D with ``n`` elements from index 1
+``{"argmin": [v...], "a": [r...], "else": e}``  the ``r`` paired with the smallest ``v`` (the first
+                                on ties), ``e`` when every ``v`` is NULL:
+                                ``CASE least(v1, ...) WHEN v1 THEN r1 ... ELSE e END``
 ==============================  ================================================================
 
-The whole prediction is ``{"returns": type-or-"output", "expr": node}``.
+The whole prediction is ``{"returns": type-or-"output", "expr": node}``, optionally with
+``"messages"``: the algorithm's own error texts for a wrong number of features (``"arguments"``) and
+for an array argument of another type (``"type"``).
 """
 
 from __future__ import annotations
@@ -42,11 +47,15 @@ Node = Union[float, int, dict[str, Any]]
 
 #: SQL functions the printer accepts in ``{"f": ...}``.
 FUNCTIONS = frozenset({"exp", "ln", "sqrt", "cos", "sin", "abs", "trunc", "floor", "ceil", "sign", "power",
-                       "greatest", "least"})
+                       "greatest", "least", "array_position"})
 #: Types the printer accepts in casts, typed NULLs and ``returns``.
 TYPES = frozenset({"float4", "float8", "numeric", "int2", "int4", "int8", "boolean", "text", "float8[]"})
 #: db4ai helper functions the printer accepts in ``{"call": ...}`` (schema db4ai, IMMUTABLE).
 CALLS = frozenset({"_input_array_error"})
+
+#: Error texts a prediction may name for itself (openGauss's per-algorithm texts): a wrong number of
+#: feature expressions, and an argument that is not a float8[] (for models with an array input).
+MESSAGES = frozenset({"arguments", "type"})
 
 
 def num(value: float) -> Node:
@@ -158,6 +167,20 @@ def array_ok(i: int, n: int) -> Node:
     return {"array_ok": [int(i), int(n)]}
 
 
+def holds_null(i: int) -> Node:
+    """Array feature ``i`` (1-D: test :func:`array_ok` first) has a NULL element."""
+    return not_(is_null(fn("array_position", array_feature(i), null("float8"))))
+
+
+def argmin(values: Sequence[Node], results: Sequence[Node], otherwise: Node) -> Node:
+    """The result paired with the smallest value, the first one on ties (a nearest-centroid choice);
+    ``otherwise`` when every value is NULL. Each value is printed twice (in ``least`` and in its
+    ``WHEN``), but PostgreSQL evaluates ``least`` once and the ``WHEN`` values only up to the match."""
+    if not values or len(values) != len(results):
+        raise ValueError("argmin needs as many results as values, at least one")
+    return {"argmin": list(values), "a": list(results), "else": otherwise}
+
+
 def inputs(n_inputs: int, array_input: bool) -> list[Node]:
     """The model's input values as nodes: features 1..n, or the n elements of one array feature."""
     if array_input:
@@ -181,20 +204,25 @@ def guard_array(n_inputs: int, body: Node, *, null_result: Node, invalid: Node |
     return case([(is_null(array_feature(1)), null_result), (array_ok(1, n_inputs), body)], invalid)
 
 
-def prediction(returns: str, node: Node) -> dict[str, Any]:
-    """The stored form: the expression and its SQL result type (``"output"``: the target's type)."""
+def prediction(returns: str, node: Node, *, messages: dict[str, str] | None = None) -> dict[str, Any]:
+    """The stored form: the expression and its SQL result type (``"output"``: the target's type),
+    with the algorithm's own error texts (:data:`MESSAGES`) when it has them."""
     if returns != "output" and returns not in TYPES:
         raise ValueError(f"type {returns!r} is not printable")
-    return {"returns": returns, "expr": node}
+    if messages and not set(messages) <= MESSAGES:
+        raise ValueError(f"unknown prediction messages: {sorted(set(messages) - MESSAGES)}")
+    return {"returns": returns, "expr": node, **({"messages": dict(messages)} if messages else {})}
 
 
 __all__ = [
     "CALLS",
     "FUNCTIONS",
+    "MESSAGES",
     "TYPES",
     "Node",
     "add",
     "and_",
+    "argmin",
     "array",
     "array_feature",
     "array_ok",
@@ -208,6 +236,7 @@ __all__ = [
     "feature",
     "fn",
     "guard_array",
+    "holds_null",
     "inputs",
     "integer",
     "is_null",

@@ -146,23 +146,37 @@ class _Training:
     _discarded: int = 0
     _passes: list[PassRecord] = field(default_factory=list)
 
-    def chunks(self) -> Iterator[np.ndarray]:
+    def chunks(self, *, points: int | None = None) -> Iterator[np.ndarray]:
         from . import data  # the data layer pulls in its own dependencies; load it when training
 
         started = time.monotonic()
         rows = discarded = 0
-        for chunk in data.stream_matrix(self.conn, self.query, cache=self.cache, parallel=self.parallel):
+        query = self.query if points is None else data.points_query(self.conn, self.query, points)
+        for chunk in data.stream_matrix(self.conn, query, cache=self.cache, parallel=self.parallel):
             discarded += chunk.discarded
             values = chunk.values
             if self.encoder is not None and len(values):
                 values = values.copy() if not values.flags.writeable else values
                 values[:, 0] = self.encoder(values[:, 0])
+            if points is not None:  # dead points count as discarded, not as processed rows
+                dead = int(np.count_nonzero(values[:, 0]))
+                discarded += dead
+                rows -= dead
             rows += len(values)
             yield values
         self._rows, self._discarded = rows, discarded
         self.read_seconds += time.monotonic() - started
         if self.encoder is not None and self.target is not None:
             self.target = Target(self.target.column, self.encoder.categories)
+
+    def first_array_length(self) -> int | None:
+        from . import data
+
+        started = time.monotonic()
+        try:
+            return data.first_array_length(self.conn, self.query)
+        finally:
+            self.read_seconds += time.monotonic() - started
 
     @property
     def rows(self) -> int:
@@ -253,6 +267,7 @@ def _record(stmt: CreateModel, plan: _Plan, training: _Training, trained: Traine
     inputs = training.inputs
     output_oid = training.target.column.type_oid if training.target is not None else algorithm.output_oid
     assert output_oid is not None, "an unsupervised algorithm declares the type of its predictions"
+    hp = {**hp, **(trained.hyperparameters or {})}  # what training settled (an inferred dimension)
     model = trained.model
     details = list(model.details())
     scores = dict(trained.scores)

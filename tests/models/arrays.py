@@ -15,13 +15,17 @@ from db4ai.optim import PassRecord
 
 @dataclass
 class ArrayTraining:
-    """Rows ``[y, x1..xk]`` (or ``[x1..xk]`` unsupervised) served in ``parts`` chunks, in order."""
+    """Rows ``[y, x1..xk]`` (or ``[x1..xk]`` unsupervised) served in ``parts`` chunks, in order.
+
+    ``dead`` marks rows that are dead points (``chunks(points=k)`` serves ``[dead, x1..xk]``; they count
+    as discarded, not as rows)."""
 
     values: np.ndarray
     hyperparameters: Mapping[str, Any]
     parts: int = 1
     categories: tuple[str, ...] | None = None
     supervised: bool = True
+    dead: np.ndarray | None = None
     conn: Any = None
     query: str = ""
     start: float = field(default_factory=time.monotonic)
@@ -37,16 +41,27 @@ class ArrayTraining:
     def target(self) -> Target | None:
         return Target(InputColumn("target", 701), self.categories) if self.supervised else None
 
-    def chunks(self) -> Iterator[np.ndarray]:
-        yield from np.array_split(np.asarray(self.values, dtype=np.float64), self.parts)
+    def chunks(self, *, points: int | None = None) -> Iterator[np.ndarray]:
+        values = np.asarray(self.values, dtype=np.float64)
+        if points is not None:
+            if values.shape[1] != points:
+                raise ValueError(f"these rows have {values.shape[1]} values, not {points}")
+            values = np.column_stack([self._dead().astype(np.float64), values])
+        yield from np.array_split(values, self.parts)
+
+    def first_array_length(self) -> int | None:
+        return int(self.values.shape[1]) if len(self.values) else None
+
+    def _dead(self) -> np.ndarray:
+        return np.zeros(len(self.values), dtype=bool) if self.dead is None else np.asarray(self.dead, dtype=bool)
 
     @property
     def rows(self) -> int:
-        return len(self.values)
+        return len(self.values) - int(self._dead().sum())
 
     @property
     def discarded(self) -> int:
-        return 0
+        return int(self._dead().sum())
 
     def counted(self, rows: int, discarded: int) -> None:
         raise NotImplementedError("ArrayTraining serves rows through chunks(); it has no SQL statement to count")

@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass
 
 from ..errors import FeatureError, InvalidParameter
-from . import linear_regression
+from . import kmeans, linear_regression, pca
 from .base import Algorithm
 
 
@@ -30,8 +30,8 @@ REGISTRY: dict[str, Registered] = {
         Registered("logistic_regression", True),
         Registered("svm_classification", True),
         Registered("linear_regression", True, linear_regression.ALGORITHM),
-        Registered("pca", False),
-        Registered("kmeans", False),
+        Registered("pca", False, pca.ALGORITHM),
+        Registered("kmeans", False, kmeans.ALGORITHM),
         Registered("xgboost_regression_logistic", True),
         Registered("xgboost_binary_logistic", True),
         Registered("xgboost_regression_squarederror", True),

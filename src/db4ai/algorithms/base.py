@@ -97,10 +97,19 @@ class TrainingData(Protocol):
     hyperparameters: Mapping[str, Value]
     start: float  # time.monotonic() when training began (for max_seconds)
 
-    def chunks(self) -> Iterator[np.ndarray]:
+    def chunks(self, *, points: int | None = None) -> Iterator[np.ndarray]:
         """float64 rows ``[target, x1..xk]`` (no target column when unsupervised) in scan order, a chunk
         at a time (bounded memory). Rows with a NULL value are left out and counted in
-        :attr:`discarded`. May be called again for another pass over the rows."""
+        :attr:`discarded`. May be called again for another pass over the rows.
+
+        ``points=w`` (one array feature, unsupervised): every row whose array is not NULL comes as
+        ``[dead, x1..xw]``: ``dead`` 0 for a 1-D array of ``w`` elements without NULLs, else 1 with
+        ``w`` zeros (a "dead point", kept in its place in the scan); :attr:`rows` then counts the
+        valid points and :attr:`discarded` the NULL arrays and the dead points."""
+        ...
+
+    def first_array_length(self) -> int | None:
+        """Elements of the first non-NULL array of the one array feature, in scan order (None: no row)."""
         ...
 
     @property
@@ -160,6 +169,7 @@ class Trained:
     scores: dict[str, float]  # of the stored model over all processed rows (DESIGN §3 item 5)
     log: tuple["PassRecord", ...] = ()  # one per pass (gs_model_training_log)
     diverged: bool = False  # non-finite weights: openGauss's NOTICE, a Python warning, an explain line
+    hyperparameters: Mapping[str, Value] | None = None  # values settled by training (kmeans's inferred num_features)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from ._cache import Cache, CacheKey, cache_key
 from ._frame import Frame, Matrix
 from ._parallel import SETTING as PARALLEL_SETTING
 from ._parallel import resolve_parallel
+from ._points import first_array_length, points_query
 from ._reader import read, read_matrix, stream, stream_matrix, stream_part
 from ._sequences import SequenceBatch, sequence_items, sequences
 from ._types import Column, describe
@@ -52,6 +53,8 @@ __all__ = [
     "SequenceBatch",
     "cache_key",
     "describe",
+    "first_array_length",
+    "points_query",
     "read",
     "read_matrix",
     "resolve_parallel",
