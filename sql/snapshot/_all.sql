@@ -7,6 +7,7 @@
 \ir tokens.sql
 \ir commands.sql
 \ir storage.sql
+\ir immutable.sql
 \ir create.sql
 \ir prepare.sql
 \ir manage.sql

@@ -36,6 +36,42 @@ BEGIN
 END;
 $$;
 
+-- CSS: the two queries that store a child (see _store_css_child). i_removed names the table that holds
+-- the result of the first one.
+--   removed  the row ids of the parent's rows that the child does not keep byte for byte (deleted or
+--            changed): an anti-join of the parent's rows with the work table;
+--   append   INSERT INTO <store> of the work table's new and changed rows under the child's row ids: the
+--            work table left-joined to the removed row ids.
+CREATE OR REPLACE FUNCTION db4ai._css_child_sql(
+    i_parent db4ai.snapshot_storage, i_child_id bigint, i_work regclass, i_removed text, i_columns name[], i_fields name[],
+    OUT removed text, OUT append text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_store_row text;
+    v_work_row text;
+BEGIN
+    SELECT 'ROW(' || coalesce(string_agg(format('t.%I', f), ', ' ORDER BY o), '') || ')',
+           'ROW(' || coalesce(string_agg(format('w.%I', c), ', ' ORDER BY o), '') || ')'
+      INTO v_store_row, v_work_row
+      FROM unnest(i_fields, i_columns) WITH ORDINALITY AS u(f, c, o);
+    removed := format('SELECT t._db4ai_rid FROM %s t WHERE %s NOT EXISTS '
+                      '(SELECT 1 FROM %s w WHERE w._db4ai_rid OPERATOR(pg_catalog.=) t._db4ai_rid '
+                      'AND pg_catalog.record_image_eq(%s, %s))',
+                      i_parent.store,
+                      CASE WHEN i_parent.filtered THEN db4ai._members_filter(i_parent.id, 't') || ' AND' ELSE '' END,
+                      i_work, v_store_row, v_work_row);
+    append := format('INSERT INTO %s (_db4ai_rid%s) SELECT %s::pg_catalog.int8 OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER ()%s '
+                     'FROM %s w LEFT JOIN %s r ON r._db4ai_rid OPERATOR(pg_catalog.=) w._db4ai_rid '
+                     'WHERE w._db4ai_rid IS NULL OR r._db4ai_rid IS NOT NULL',
+                     i_parent.store,
+                     (SELECT coalesce(string_agg(format(', %I', f), '' ORDER BY o), '') FROM unnest(i_fields) WITH ORDINALITY AS u(f, o)),
+                     i_child_id << 32,
+                     (SELECT coalesce(string_agg(format(', w.%I', c), '' ORDER BY o), '') FROM unnest(i_columns) WITH ORDINALITY AS u(c, o)),
+                     i_work, i_removed);
+END;
+$$;
+
 -- CSS: store the work table's rows as a child of parent i_parent in the parent's backing table.
 -- Returns the child's fields and members.
 CREATE OR REPLACE FUNCTION db4ai._store_css_child(
@@ -51,8 +87,7 @@ DECLARE
     v_add text[] := '{}';
     v_drop_default text[] := '{}';
     v_removed text := format('pg_temp.%I', '_db4ai_r' || i_child_id);
-    v_store_row text;
-    v_work_row text;
+    v_sql record;
     v_new bigint;
 BEGIN
     SELECT * INTO STRICT pst FROM db4ai.snapshot_storage WHERE id = i_parent_id;
@@ -97,26 +132,15 @@ BEGIN
         EXECUTE format('ALTER TABLE %s %s', pst.store, array_to_string(v_drop_default, ', '));
     END IF;
 
-    SELECT 'ROW(' || coalesce(string_agg(format('t.%I', f), ', ' ORDER BY o), '') || ')',
-           'ROW(' || coalesce(string_agg(format('w.%I', c), ', ' ORDER BY o), '') || ')'
-      INTO v_store_row, v_work_row
-      FROM unnest(fields, columns) WITH ORDINALITY AS u(f, c, o);
-    -- parent rows the child does not keep byte for byte: deleted or changed
-    EXECUTE format('CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT t._db4ai_rid FROM %s t WHERE %s NOT EXISTS '
-                   '(SELECT 1 FROM %s w WHERE w._db4ai_rid = t._db4ai_rid AND pg_catalog.record_image_eq(%s, %s))',
-                   v_removed, pst.store,
-                   CASE WHEN pst.filtered THEN db4ai._members_filter(i_parent_id, 't') || ' AND' ELSE '' END,
-                   i_work, v_store_row, v_work_row);
-    -- inserted and changed rows are appended under the child's row ids
-    EXECUTE format('INSERT INTO %s (_db4ai_rid%s) SELECT %s::pg_catalog.int8 OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER ()%s '
-                   'FROM %s w WHERE w._db4ai_rid IS NULL OR w._db4ai_rid IN (SELECT r._db4ai_rid FROM %s r)',
-                   pst.store,
-                   (SELECT coalesce(string_agg(format(', %I', f), '' ORDER BY o), '') FROM unnest(fields) WITH ORDINALITY AS u(f, o)),
-                   i_child_id << 32,
-                   (SELECT coalesce(string_agg(format(', w.%I', c), '' ORDER BY o), '') FROM unnest(columns) WITH ORDINALITY AS u(c, o)),
-                   i_work, v_removed);
-    GET DIAGNOSTICS v_new = ROW_COUNT;
-    EXECUTE format('SELECT $1 OPERATOR(pg_catalog.-) coalesce((SELECT range_agg(int8range(r._db4ai_rid, r._db4ai_rid + 1)) FROM %s r), ''{}'') '
+    SELECT * INTO v_sql FROM db4ai._css_child_sql(pst, i_child_id, i_work, v_removed, columns, fields);
+    -- Both statements are joins (hash or merge), linear whatever work_mem is: an "IN (subquery)" under
+    -- an OR became a subplan re-scanned for every row once the changed rows outgrew work_mem (quadratic:
+    -- minutes for a child that updates half of 800,000 rows). Fresh statistics keep the planner on them.
+    EXECUTE format('ANALYZE %s', i_work);
+    EXECUTE format('CREATE TEMP TABLE %s ON COMMIT DROP AS %s', v_removed, v_sql.removed);
+    EXECUTE format('ANALYZE %s', v_removed);
+    v_new := db4ai._write_store(pst.store, v_sql.append);
+    EXECUTE format('SELECT $1 OPERATOR(pg_catalog.-) coalesce((SELECT range_agg(int8range(r._db4ai_rid, r._db4ai_rid OPERATOR(pg_catalog.+) 1)) FROM %s r), ''{}'') '
                    'OPERATOR(pg_catalog.+) $2', v_removed)
         INTO members USING pst.members, db4ai._fresh_members(i_child_id, v_new, true);
     EXECUTE format('SELECT count(*) FROM %s', i_work) INTO row_count;

@@ -55,8 +55,8 @@ BEGIN
     SELECT * INTO sst FROM db4ai.snapshot_storage WHERE id = s.id;
     IF FOUND THEN
         DELETE FROM db4ai.snapshot_storage WHERE id = s.id;
-        IF to_regclass(sst.store::text) IS NULL THEN
-            NULL;  -- the backing table was dropped by hand
+        IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = sst.store) THEN
+            NULL;  -- the backing table was dropped by hand (regclass shows a bare OID then: no to_regclass)
         ELSIF NOT EXISTS (SELECT 1 FROM db4ai.snapshot_storage o WHERE o.store = sst.store) THEN
             EXECUTE format('DROP TABLE %s', sst.store);
         ELSE
@@ -65,7 +65,8 @@ BEGIN
             FROM db4ai.snapshot_storage o, unnest(o.members) r WHERE o.store = sst.store;
             v_orphans := sst.members - v_others;
             IF NOT isempty(v_orphans) THEN
-                EXECUTE format('DELETE FROM %s t WHERE t._db4ai_rid OPERATOR(pg_catalog.<@) $1', sst.store) USING v_orphans;
+                PERFORM db4ai._write_store(sst.store, format('DELETE FROM %s t WHERE t._db4ai_rid OPERATOR(pg_catalog.<@) $1', sst.store),
+                                           v_orphans);
             END IF;
             SELECT string_agg(format('DROP COLUMN %I', f), ', ') INTO v_unused
             FROM unnest(sst.fields) f

@@ -194,18 +194,16 @@ BEGIN
 END;
 $$;
 
--- Nobody but the owner may touch a backing table; nobody at all may write through a snapshot view
--- (REVOKE also from the owner, so an accidental INSERT INTO "s@1.0.0" fails; the owner could grant
--- it back, but the owner can also drop the table: ownership is the limit of what a database can
--- protect against).
+-- Nobody but the owner may touch a backing table; nobody but the owner may even try to write through
+-- a snapshot view, and nobody at all, superusers included, gets past the triggers that make both
+-- read-only (immutable.sql; the owner keeps its privileges on the view so that it sees their error,
+-- which says what to do instead).
 CREATE OR REPLACE FUNCTION db4ai._lock_down(i_rel regclass, i_is_view boolean) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_owner name;
     v_grantee text;
 BEGIN
-    SELECT r.rolname INTO v_owner FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = i_rel;
     FOR v_grantee IN
         SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END
         FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
@@ -215,9 +213,7 @@ BEGIN
                        CASE WHEN i_is_view THEN 'INSERT, UPDATE, DELETE, TRUNCATE' ELSE 'ALL' END, i_rel, v_grantee);
     END LOOP;
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', i_rel);
-    IF i_is_view THEN
-        EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s FROM %I', i_rel, v_owner);
-    END IF;
+    PERFORM db4ai._make_immutable(i_rel, i_is_view);
 END;
 $$;
 
