@@ -177,12 +177,33 @@ BEGIN
 END;
 $$;
 
+-- Refuse a name with a control character (below 0x20): such a name cannot be referenced again
+-- (chr(1) and chr(2) are the openGauss parser's encodings of the version delimiter and separator, so
+-- "s\x01x@1.0.0" reads back as "s@x@1.0.0"), so nobody could purge, publish or derive from it.
+-- The error shows the characters as \xNN.
+CREATE OR REPLACE FUNCTION db4ai._check_printable(i_what text, i_value text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF i_value ~ '[\x01-\x1f]' THEN
+        RAISE EXCEPTION '% must not contain control characters: ''%''', i_what,
+            (SELECT string_agg(CASE WHEN ascii(c) < 32 THEN '\x' || lpad(to_hex(ascii(c)), 2, '0') ELSE c END, '' ORDER BY o)
+               FROM regexp_split_to_table(i_value, '') WITH ORDINALITY AS u(c, o))
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'use printable characters in snapshot names, versions, sample infixes and split names';
+    END IF;
+END;
+$$;
+
 -- Reserve a snapshot name for this transaction: concurrent calls for the same name wait here, and
 -- the one that comes second sees the first one's row and gets the openGauss "already exists".
+-- Every new snapshot name passes here, so this is where control characters are refused.
 CREATE OR REPLACE FUNCTION db4ai._claim_snapshot_name(i_schema name, i_name text) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM db4ai._check_printable('schema name', i_schema);
+    PERFORM db4ai._check_printable('snapshot name', i_name);
     IF octet_length(i_name) > 63 THEN  -- would be truncated as a name (openGauss: "too long" before this)
         RAISE EXCEPTION 'snapshot name too long: ''%''', i_name USING ERRCODE = 'invalid_parameter_value';
     END IF;
