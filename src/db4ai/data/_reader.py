@@ -19,7 +19,7 @@ from psycopg.pq import TransactionStatus
 from ..errors import FeatureError, InvalidParameter
 from . import _packed
 from ._cache import Cache, CacheKey, cache_key
-from ._frame import ARRAY_ERROR, Frame, Matrix, concat, empty_frame, to_matrix
+from ._frame import ARRAY_ERROR, MISSING, Frame, Matrix, concat, empty_frame, to_matrix
 from ..dialect import postgres_text
 from ._parallel import interleave, snapshot_sharing
 from ._source import TableScan, table_scan
@@ -179,22 +179,32 @@ def read(conn: psycopg.Connection, query: str, *, parallel: int = 1, cache: Cach
     return concat(list(frames), columns)
 
 
+def _check_missing(missing: str) -> None:
+    if missing not in MISSING:
+        raise InvalidParameter(f"missing must be one of {', '.join(MISSING)}, not {missing!r}",
+                               hint='"discard" drops rows with NULL or non-finite values; "nan" keeps NULL and NaN as NaN')
+
+
 def stream_matrix(conn: psycopg.Connection, query: str, *, chunk_rows: int = 65536,
-                  cache: Cache | None = None, parallel: int = 1) -> Iterator[Matrix]:
+                  cache: Cache | None = None, parallel: int = 1, missing: str = "discard") -> Iterator[Matrix]:
     """The rows of ``query`` as float64 matrices, chunk by chunk, in scan order.
 
-    ``discarded`` counts the rows of that chunk left out for NULLs.
+    ``discarded`` counts the rows of that chunk left out: rows with a NULL, NaN or infinite
+    value (a numeric beyond float8's range counts as infinite). ``missing="nan"`` keeps NULL
+    and NaN scalars as NaN instead, for algorithms that treat them as missing values (rows
+    with an infinity, or with a NULL array or array element, are still left out).
     """
+    _check_missing(missing)
     columns, frames = _frames(conn, query, chunk_rows, parallel, cache)
-    return _matrices(frames)
+    return _matrices(frames, missing)
 
 
-def _matrices(frames: Iterator[Frame]) -> Iterator[Matrix]:
+def _matrices(frames: Iterator[Frame], missing: str = "discard") -> Iterator[Matrix]:
     """Matrices of frames; an array column must keep the width of its first non-NULL chunk."""
     width: int | None = None
     with _closing(frames):
         for frame in frames:
-            matrix = to_matrix(frame, width)
+            matrix = to_matrix(frame, width, missing)
             if width is None and len(matrix):
                 width = matrix.values.shape[1] - sum(1 for c in frame.columns if c.kind != "float_array")
             yield matrix
@@ -216,10 +226,12 @@ def stream_part(conn: psycopg.Connection, query: str, part: int, parts: int, *,
 
 
 def read_matrix(conn: psycopg.Connection, query: str, *, cache: Cache | None = None, parallel: int = 1,
-                chunk_rows: int = 65536) -> Matrix:
-    """All rows of ``query`` as one float64 matrix (rows with NULLs dropped and counted)."""
+                chunk_rows: int = 65536, missing: str = "discard") -> Matrix:
+    """All rows of ``query`` as one float64 matrix (rows with NULL or non-finite values dropped
+    and counted; ``missing`` as in :func:`stream_matrix`)."""
+    _check_missing(missing)
     columns, frames = _frames(conn, query, chunk_rows, parallel, cache)
-    parts = list(_matrices(frames))
+    parts = list(_matrices(frames, missing))
     if not parts:
         return to_matrix(empty_frame(columns))
     if len(parts) == 1:

@@ -4,7 +4,7 @@ Each DataLoader worker opens its own connection and reads the chunks ``w, w + n,
 the query (ctid page ranges of a table, or row-number groups of any other query), so the
 workers together yield every row exactly once. Items are float batches ``(rows, columns)``
 of consecutive rows from one worker; use ``DataLoader(dataset, batch_size=None)``. Rows
-with a NULL are left out (as in ``read_matrix``). Workers read in separate transactions:
+with a NULL or a value that is not finite are left out (as in ``read_matrix``). Workers read in separate transactions:
 use a snapshot (immutable) or a table nobody writes to while training.
 """
 
