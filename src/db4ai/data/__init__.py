@@ -11,8 +11,8 @@ plain scan of one table is cut into ctid page ranges (``parallel`` connections c
 them, on one exported snapshot); any other query (views, snapshots, joins, ORDER BY) is cut
 into row-number groups on the server.
 
-Memory (client side, per read; ``b`` = bytes of one chunk, about ``chunk_rows`` x 8-12 bytes
-per column):
+Memory (client side, per read; ``b`` = bytes of one chunk, at most ``chunk_rows`` x 8-12 bytes
+per column: a chunk never holds more than ``chunk_rows`` rows):
 
 * ``stream``/``stream_matrix``: about ``2 b`` (``3 b`` per connection with ``parallel``),
   independent of the number of rows;

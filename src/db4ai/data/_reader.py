@@ -22,7 +22,7 @@ from ._cache import Cache, CacheKey, cache_key
 from ._frame import ARRAY_ERROR, MISSING, Frame, Matrix, concat, empty_frame, to_matrix
 from ..dialect import postgres_text
 from ._parallel import interleave, snapshot_sharing
-from ._source import TableScan, table_scan
+from ._source import TableScan, Tid, table_scan
 from ._types import Column, _subquery, describe_sql
 
 # Session settings of a read: a stable scan order on every pass.
@@ -88,8 +88,8 @@ def _array_error(columns: tuple[Column, ...], exc: psycopg.Error) -> FeatureErro
 
 
 def _range_frames(conn: psycopg.Connection, columns: tuple[Column, ...], scan: TableScan,
-                  ranges: Sequence[tuple[int, int]]) -> Generator[Frame, None, None]:
-    """One Frame per page range (empty ones included), in order."""
+                  ranges: Sequence[tuple[Tid, Tid]]) -> Generator[Frame, None, None]:
+    """One Frame per ctid range (empty ones included), in order."""
     stmt = scan.chunks(ranges, lambda source: _packed.chunk_query(columns, source))
     with conn.cursor(binary=True) as cur:
         for row in cur.stream(stmt):
@@ -99,8 +99,7 @@ def _range_frames(conn: psycopg.Connection, columns: tuple[Column, ...], scan: T
 def _table_frames(conn: psycopg.Connection, columns: tuple[Column, ...], scan: TableScan,
                   chunk_rows: int, parallel: int, own: bool, part: tuple[int, int]
                   ) -> Generator[Frame, None, None]:
-    # A read split between callers must cut the same ranges in each: not from statistics.
-    tasks = scan.ranges(chunk_rows, use_statistics=part[1] == 1)[part[0]::part[1]]
+    tasks = scan.ranges(chunk_rows)[part[0]::part[1]]  # the same ranges for every caller of a split read
     if parallel > 1 and own and scan.shareable and len(tasks) > 1:
         extra = min(parallel, len(tasks)) - 1
         with snapshot_sharing(conn, extra, lambda c: _apply(c, _SETTINGS)) as others:
@@ -163,8 +162,9 @@ def stream(conn: psycopg.Connection, query: str, *, chunk_rows: int = 65536, par
     """The rows of ``query`` as Frames of about ``chunk_rows`` rows, in scan order.
 
     Peak memory is about two chunks (three per connection with ``parallel``). A table
-    query is cut into ctid page ranges of ``chunk_rows`` rows by the planner's rows per
-    page; any other query into exact ``chunk_rows`` row groups. Rows come from one snapshot
+    query is cut into ctid ranges that can hold at most ``chunk_rows`` rows whatever the
+    page layout (whole pages at the most tuples a page can hold); any other query into exact
+    ``chunk_rows`` row groups. Rows come from one snapshot
     of the database. Frames read from the cache are read-only. Close an abandoned stream
     (``it.close()``) before using the connection again: it holds the read's transaction.
     """
