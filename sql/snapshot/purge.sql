@@ -54,6 +54,13 @@ BEGIN
     EXECUTE format('DROP VIEW IF EXISTS %I.%I', s."schema", s."name");
     SELECT * INTO sst FROM db4ai.snapshot_storage WHERE id = s.id;
     IF FOUND THEN
+        -- One purge (or CSS derivation) at a time per backing table: two purges of the last two
+        -- snapshots sharing it would each see the other's storage row and both keep the table.
+        -- Waiting here, the second one sees the first one's deletion (a new statement, a new
+        -- snapshot of the catalog) and drops the table.
+        IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = sst.store) THEN
+            EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', sst.store);
+        END IF;
         DELETE FROM db4ai.snapshot_storage WHERE id = s.id;
         IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = sst.store) THEN
             NULL;  -- the backing table was dropped by hand (regclass shows a bare OID then: no to_regclass)
