@@ -20,6 +20,7 @@ DECLARE
     v_others int8multirange;
     v_orphans int8multirange;
     v_unused text;
+    v_store regclass;
 BEGIN
     s := db4ai._owned_snapshot(v_schema, i_name, 'purge', true);  -- waits for derivations from it
 
@@ -42,6 +43,16 @@ BEGIN
             USING ERRCODE = 'dependent_objects_still_exist', HINT = 'the owner of the dependent snapshot must purge it first';
     END IF;
 
+    -- One purge (or CSS derivation) at a time per backing table: two purges of the last two
+    -- snapshots sharing it would each see the other's storage row and both keep the table. Waiting
+    -- here, before any catalog row is touched (a purge changes its children's rows: taking this
+    -- lock later could deadlock with a child's purge), the second one sees the first one's
+    -- deletion (a new statement, a new snapshot of the catalog) and drops the table.
+    v_store := (SELECT st.store FROM db4ai.snapshot_storage st WHERE st.id = s.id);
+    IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v_store) THEN
+        EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', v_store);
+    END IF;
+
     -- hand the children down to the parent (merge of lineage, as openGauss)
     UPDATE db4ai.snapshot c SET
         parent_id = s.parent_id,
@@ -54,13 +65,6 @@ BEGIN
     EXECUTE format('DROP VIEW IF EXISTS %I.%I', s."schema", s."name");
     SELECT * INTO sst FROM db4ai.snapshot_storage WHERE id = s.id;
     IF FOUND THEN
-        -- One purge (or CSS derivation) at a time per backing table: two purges of the last two
-        -- snapshots sharing it would each see the other's storage row and both keep the table.
-        -- Waiting here, the second one sees the first one's deletion (a new statement, a new
-        -- snapshot of the catalog) and drops the table.
-        IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = sst.store) THEN
-            EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', sst.store);
-        END IF;
         DELETE FROM db4ai.snapshot_storage WHERE id = s.id;
         IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = sst.store) THEN
             NULL;  -- the backing table was dropped by hand (regclass shows a bare OID then: no to_regclass)
