@@ -44,12 +44,12 @@ $$;
 --           [lo, hi)), plus the first and the last kept row id, and back = true where a row id is
 --           smaller than its predecessor. Window functions over the work table in scan order when
 --           i_sorted (then back says whether the kept rows really were in row-id order), else in
---           row-id order (a sort); no join;
+--           row-id order (a sort); no join. It stops after i_max_gaps + 1 gaps: more mean a copy;
 --   append  INSERT INTO <store> of every row the operations wrote (inserted or updated) under the
 --           child's row ids: a plain scan of the work table.
 CREATE OR REPLACE FUNCTION db4ai._css_child_sql(
-    i_parent db4ai.snapshot_storage, i_child_id bigint, i_work regclass, i_cmin cid, i_sorted boolean, i_kept text,
-    i_columns name[], i_fields name[], OUT kept text, OUT append text)
+    i_parent db4ai.snapshot_storage, i_child_id bigint, i_work regclass, i_cmin cid, i_sorted boolean, i_max_gaps bigint,
+    i_kept text, i_columns name[], i_fields name[], OUT kept text, OUT append text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -61,8 +61,8 @@ BEGIN
                    'coalesce(e.rid OPERATOR(pg_catalog.<) e.prev, false) AS back FROM ('
                    'SELECT k.rid, k.prev, k.next, k.rid OPERATOR(pg_catalog.<>) (k.prev OPERATOR(pg_catalog.+) 1) AS gap FROM ('
                    'SELECT w._db4ai_rid AS rid, pg_catalog.lag(w._db4ai_rid) OVER o AS prev, pg_catalog.lead(w._db4ai_rid) OVER o AS next '
-                   'FROM %s w WHERE %s WINDOW o AS (%s)) k) e WHERE e.gap OR e.prev IS NULL OR e.next IS NULL',
-                   i_kept, i_work, v_untouched, CASE WHEN i_sorted THEN '' ELSE 'ORDER BY w._db4ai_rid' END);
+                   'FROM %s w WHERE %s WINDOW o AS (%s)) k) e WHERE e.gap OR e.prev IS NULL OR e.next IS NULL LIMIT %s',
+                   i_kept, i_work, v_untouched, CASE WHEN i_sorted THEN '' ELSE 'ORDER BY w._db4ai_rid' END, i_max_gaps + 3);
     append := format('INSERT INTO %s (_db4ai_rid%s) SELECT %s::pg_catalog.int8 OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER ()%s '
                      'FROM %s w WHERE NOT (%s)',
                      i_parent.store,
@@ -88,8 +88,8 @@ $$;
 -- updating half of 800,000 rows run for minutes).
 -- When sharing does not pay: the membership holds one range per run of kept rows, and multirange
 -- operations cost a few microseconds per range, copying a row about one. A child whose kept rows
--- fall into more than 10,000 runs and more than one run per four rows (it changed or deleted rows
--- all over its parent, e.g. every other row) is cheaper to copy, and faster to read afterwards.
+-- fall into more than 10,000 runs and more than one run per four rows of its parent (it changed or
+-- deleted rows all over its parent, e.g. every other row) is cheaper to copy, and faster to read.
 DROP FUNCTION IF EXISTS db4ai._store_css_child(bigint, bigint, regclass);  -- before 0.1.1: compared every row
 CREATE OR REPLACE FUNCTION db4ai._store_css_child(
     i_parent_id bigint, i_child_id bigint, i_work regclass, i_cmin cid,
@@ -110,6 +110,7 @@ DECLARE
     v_missing numeric;
     v_back boolean;
     v_kept_rows bigint;
+    v_limit bigint;
     v_sorted boolean;
     v_default text;
     v_sql record;
@@ -156,21 +157,25 @@ BEGIN
     END LOOP;
 
     -- The kept rows, by their gaps: one scan, in scan order. The work table normally holds them in
-    -- row-id order (the backing table's, copied serially); if not, the same again, sorted.
+    -- row-id order (the backing table's, copied serially); if not, the same again, sorted. The scan
+    -- stops at the first gap beyond the limit: the child then does not pay off (see above). (With
+    -- kept rows out of order, gaps in scan order may be no gaps in row-id order: a child may then be
+    -- copied that could have shared; never the other way round.)
+    SELECT greatest(10000, s.row_count / 4) INTO v_limit FROM db4ai.snapshot s WHERE s.id = i_parent_id;
     FOREACH v_sorted IN ARRAY ARRAY[true, false] LOOP
-        SELECT * INTO v_sql FROM db4ai._css_child_sql(pst, i_child_id, i_work, i_cmin, v_sorted, v_kept, columns, fields);
+        SELECT * INTO v_sql FROM db4ai._css_child_sql(pst, i_child_id, i_work, i_cmin, v_sorted, v_limit, v_kept, columns, fields);
         EXECUTE v_sql.kept;
         EXECUTE format('SELECT min(k.first), max(k.last), count(k.lo), coalesce(sum(k.hi OPERATOR(pg_catalog.-) k.lo), 0), '
                        'coalesce(bool_or(k.back), false) FROM %s k', v_kept) INTO v_first, v_last, v_gaps, v_missing, v_back;
-        EXIT WHEN NOT v_back;
+        EXIT WHEN NOT v_back OR v_gaps > v_limit;
         EXECUTE format('DROP TABLE %s', v_kept);
     END LOOP;
-    v_kept_rows := coalesce(v_last - v_first + 1 - v_missing, 0);
-    IF v_gaps > greatest(10000, v_kept_rows / 4) THEN
+    IF v_gaps > v_limit THEN
         EXECUTE format('DROP TABLE %s', v_kept);
         members := NULL;  -- sharing does not pay: the caller copies
         RETURN;
     END IF;
+    v_kept_rows := coalesce(v_last - v_first + 1 - v_missing, 0);
 
     IF cardinality(v_add) > 0 THEN
         EXECUTE format('ALTER TABLE %s %s', pst.store, array_to_string(v_add, ', '));
