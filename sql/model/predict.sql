@@ -101,7 +101,7 @@ BEGIN
     IF v_key IN ('f', 'call') THEN
         v_args := p_node -> 'a';
     END IF;
-    IF v_key IN ('+', '*', '-', '/', '<', '<=', '>', '>=', '=', '<>', 'and', 'or', 'f', 'call', 'arr') THEN
+    IF v_key IN ('+', '*', '-', '/', '<', '<=', '>', '>=', '=', '<>', 'and', 'or', 'f', 'call', 'arr', 'argmin') THEN
         IF jsonb_typeof(v_args) IS DISTINCT FROM 'array' THEN
             RETURN db4ai._corrupt_prediction(p_node);
         END IF;

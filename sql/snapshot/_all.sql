@@ -8,6 +8,7 @@
 \ir commands.sql
 \ir storage.sql
 \ir distributed.sql
+\ir immutable.sql
 \ir create.sql
 \ir prepare.sql
 \ir manage.sql

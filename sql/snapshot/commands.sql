@@ -181,7 +181,7 @@ DECLARE
     v_if_exists boolean;
     v_end int;          -- character position where the current item ends
     v_rest text;
-    v_parts text[] := '{}';
+    v_parts text[] := ARRAY[]::text[];
 BEGIN
     SELECT * INTO t FROM db4ai._sql_tokens(i_clause);
     n := cardinality(t.kinds);
@@ -259,7 +259,7 @@ DECLARE
     k int := 1;
     e int;
     q int;
-    v_targets text[] := '{}';
+    v_targets text[] := ARRAY[]::text[];
 BEGIN
     SELECT * INTO t FROM db4ai._sql_tokens(i_set);
     n := cardinality(t.kinds);

@@ -6,12 +6,13 @@
 -- caller's rights (so the result is by construction what the same SQL gives on a copy table);
 -- then the result is stored:
 --   MSS  into a fresh backing table;
---   CSS  into the parent's backing table: only rows whose content differs from the stored row with
---        the same row id (inserted or updated rows) are appended, new columns become new fields,
---        and the child's membership is the parent's minus the removed row ids plus the new ones.
+--   CSS  into the parent's backing table: the rows the operations inserted or updated are appended,
+--        new columns become new fields, and the child's membership is the row ids of the rows it
+--        kept untouched plus the new ones.
 -- CSS needs a parent stored in CSS mode (a backing table with row ids) and the privileges of that
--- table's owner; otherwise (an MSS parent, or a role that may only read the parent's view) the child
--- gets a backing table of its own, with row ids if the mode is CSS, so its own descendants share it.
+-- table's owner; otherwise (an MSS parent, or a role that may only read the parent's view), and when
+-- the child changed rows all over its parent (see _store_css_child), the child gets a backing table
+-- of its own, with row ids if the mode is CSS, so its own descendants share it.
 
 -- New version "x.y.z" of a child: ALTER bumps x, INSERT/DELETE bump y, UPDATE alone bumps z.
 CREATE OR REPLACE FUNCTION db4ai._next_version(i_parent_version text, i_kinds text[], i_delimiter text, i_separator text)
@@ -36,10 +37,62 @@ BEGIN
 END;
 $$;
 
+-- CSS: the two statements that store a child (see _store_css_child), over work table i_work whose
+-- rows the parent's copy wrote under command id i_cmin:
+--   kept    the row ids of the rows the child keeps untouched, described by their gaps (into temp
+--           table i_kept): one row per gap between consecutive kept row ids (lo, hi: the missing ids
+--           [lo, hi)), plus the first and the last kept row id, and back = true where a row id is
+--           smaller than its predecessor. Window functions over the work table in scan order when
+--           i_sorted (then back says whether the kept rows really were in row-id order), else in
+--           row-id order (a sort); no join. It stops after i_max_gaps + 1 gaps: more mean a copy;
+--   append  INSERT INTO <store> of every row the operations wrote (inserted or updated) under the
+--           child's row ids: a plain scan of the work table.
+CREATE OR REPLACE FUNCTION db4ai._css_child_sql(
+    i_parent db4ai.snapshot_storage, i_child_id bigint, i_work regclass, i_cmin cid, i_sorted boolean, i_max_gaps bigint,
+    i_kept text, i_columns name[], i_fields name[], OUT kept text, OUT append text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_untouched text := format('w._db4ai_rid IS NOT NULL AND w.cmin OPERATOR(pg_catalog.=) %L::pg_catalog.cid', i_cmin);
+BEGIN
+    kept := format('CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT '
+                   'CASE WHEN e.gap THEN e.prev OPERATOR(pg_catalog.+) 1 END AS lo, CASE WHEN e.gap THEN e.rid END AS hi, '
+                   'CASE WHEN e.prev IS NULL THEN e.rid END AS first, CASE WHEN e.next IS NULL THEN e.rid END AS last, '
+                   'coalesce(e.rid OPERATOR(pg_catalog.<) e.prev, false) AS back FROM ('
+                   'SELECT k.rid, k.prev, k.next, k.rid OPERATOR(pg_catalog.<>) (k.prev OPERATOR(pg_catalog.+) 1) AS gap FROM ('
+                   'SELECT w._db4ai_rid AS rid, pg_catalog.lag(w._db4ai_rid) OVER o AS prev, pg_catalog.lead(w._db4ai_rid) OVER o AS next '
+                   'FROM %s w WHERE %s WINDOW o AS (%s)) k) e WHERE e.gap OR e.prev IS NULL OR e.next IS NULL LIMIT %s',
+                   i_kept, i_work, v_untouched, CASE WHEN i_sorted THEN '' ELSE 'ORDER BY w._db4ai_rid' END, i_max_gaps + 3);
+    append := format('INSERT INTO %s (_db4ai_rid%s) SELECT %s::pg_catalog.int8 OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER ()%s '
+                     'FROM %s w WHERE NOT (%s)',
+                     i_parent.store,
+                     (SELECT coalesce(string_agg(format(', %I', f), '' ORDER BY o), '') FROM unnest(i_fields) WITH ORDINALITY AS u(f, o)),
+                     i_child_id << 32,
+                     (SELECT coalesce(string_agg(format(', w.%I', c), '' ORDER BY o), '') FROM unnest(i_columns) WITH ORDINALITY AS u(c, o)),
+                     i_work, v_untouched);
+END;
+$$;
+
 -- CSS: store the work table's rows as a child of parent i_parent in the parent's backing table.
--- Returns the child's fields and members.
+-- Returns the child's columns, fields, members and row count; members is NULL when sharing does not
+-- pay (see below): the caller then gives the child a table of its own.
+--
+-- Which rows changed: every row of the work table was written by the one command that copied the
+-- parent (command id i_cmin); a row that the caller's operations inserted or updated is a new row
+-- version with a later command id (PostgreSQL's cmin). So the child keeps, by row id, the rows whose
+-- cmin is still i_cmin, and appends all others under its own row ids, without comparing a single row
+-- with the backing table, and whatever the operations did to the hidden row id column (a row they
+-- wrote is appended as it is, under a new id). A row updated to the same values is appended too.
+-- Work stays linear: a scan, a sort of the kept row ids and the appended rows, never a join (an
+-- "IN (subquery)" under an OR, which PostgreSQL ran once per row beyond work_mem, made a child
+-- updating half of 800,000 rows run for minutes).
+-- When sharing does not pay: the membership holds one range per run of kept rows, and multirange
+-- operations cost a few microseconds per range, copying a row about one. A child whose kept rows
+-- fall into more than 10,000 runs and more than one run per four rows of its parent (it changed or
+-- deleted rows all over its parent, e.g. every other row) is cheaper to copy, and faster to read.
+DROP FUNCTION IF EXISTS db4ai._store_css_child(bigint, bigint, regclass);  -- before 0.1.1: compared every row
 CREATE OR REPLACE FUNCTION db4ai._store_css_child(
-    i_parent_id bigint, i_child_id bigint, i_work regclass,
+    i_parent_id bigint, i_child_id bigint, i_work regclass, i_cmin cid,
     OUT columns name[], OUT fields name[], OUT members int8multirange, OUT row_count bigint)
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -48,11 +101,19 @@ DECLARE
     a record;
     v_inherited int;
     v_field text;
-    v_add text[] := '{}';
-    v_drop_default text[] := '{}';
-    v_removed text := format('pg_temp.%I', '_db4ai_r' || i_child_id);
-    v_store_row text;
-    v_work_row text;
+    v_add text[] := ARRAY[]::text[];
+    v_drop_default text[] := ARRAY[]::text[];
+    v_kept text := format('pg_temp.%I', '_db4ai_k' || i_child_id);
+    v_first bigint;
+    v_last bigint;
+    v_gaps bigint;
+    v_missing numeric;
+    v_back boolean;
+    v_kept_rows bigint;
+    v_limit bigint;
+    v_sorted boolean;
+    v_default text;
+    v_sql record;
     v_new bigint;
 BEGIN
     SELECT * INTO STRICT pst FROM db4ai.snapshot_storage WHERE id = i_parent_id;
@@ -64,13 +125,11 @@ BEGIN
     FOR a IN
         SELECT at.attname, at.attnum, format_type(at.atttypid, at.atttypmod) AS typ, at.atthasmissing,
                CASE WHEN at.attcollation <> 0 AND at.attcollation <> t.typcollation
-                    THEN format(' COLLATE %I.%I', cn.nspname, co.collname) ELSE '' END AS coll,
-               pg_get_expr(d.adbin, d.adrelid) AS def
+                    THEN format(' COLLATE %I.%I', cn.nspname, co.collname) ELSE '' END AS coll
         FROM pg_attribute at
         JOIN pg_type t ON t.oid = at.atttypid
         LEFT JOIN pg_collation co ON co.oid = at.attcollation
         LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
-        LEFT JOIN pg_attrdef d ON d.adrelid = at.attrelid AND d.adnum = at.attnum
         WHERE at.attrelid = i_work AND at.attnum > 1 AND NOT at.attisdropped
         ORDER BY at.attnum
     LOOP
@@ -79,56 +138,66 @@ BEGIN
             v_field := pst.fields[a.attnum - 1];
         ELSE
             v_field := format('_db4ai_c%s_%s', i_child_id, a.attnum);
-            -- A constant DEFAULT reached the work table's old rows as a "missing value"
-            -- (atthasmissing); giving the new field the same default keeps the shared rows
-            -- unchanged for this child, and costs no rewrite. Anything else starts as NULL.
+            -- A DEFAULT evaluated once reached the work table's old rows as a "missing value"
+            -- (atthasmissing). The new field gets that very value as its default: the kept rows then
+            -- read the same from the backing table, at no rewrite. Anything else starts as NULL.
+            v_default := NULL;
+            IF a.atthasmissing THEN
+                EXECUTE format('SELECT pg_catalog.quote_literal(w.%I) FROM %s w WHERE w._db4ai_rid IS NOT NULL '
+                               'AND w.cmin OPERATOR(pg_catalog.=) $1 LIMIT 1', a.attname, i_work)
+                    INTO v_default USING i_cmin;
+            END IF;
             v_add := v_add || format('ADD COLUMN %I %s%s%s', v_field, a.typ, a.coll,
-                                     CASE WHEN a.atthasmissing AND a.def IS NOT NULL THEN ' DEFAULT ' || a.def ELSE '' END);
-            IF a.atthasmissing AND a.def IS NOT NULL THEN
+                                     CASE WHEN v_default IS NOT NULL THEN format(' DEFAULT %s::%s', v_default, a.typ) ELSE '' END);
+            IF v_default IS NOT NULL THEN
                 v_drop_default := v_drop_default || format('ALTER COLUMN %I DROP DEFAULT', v_field);
             END IF;
         END IF;
         fields := fields || v_field::name;
     END LOOP;
+
+    -- The kept rows, by their gaps: one scan, in scan order. The work table normally holds them in
+    -- row-id order (the backing table's, copied serially); if not, the same again, sorted. The scan
+    -- stops at the first gap beyond the limit: the child then does not pay off (see above). (With
+    -- kept rows out of order, gaps in scan order may be no gaps in row-id order: a child may then be
+    -- copied that could have shared; never the other way round.)
+    SELECT greatest(10000, s.row_count / 4) INTO v_limit FROM db4ai.snapshot s WHERE s.id = i_parent_id;
+    FOREACH v_sorted IN ARRAY ARRAY[true, false] LOOP
+        SELECT * INTO v_sql FROM db4ai._css_child_sql(pst, i_child_id, i_work, i_cmin, v_sorted, v_limit, v_kept, columns, fields);
+        EXECUTE v_sql.kept;
+        EXECUTE format('SELECT min(k.first), max(k.last), count(k.lo), coalesce(sum(k.hi OPERATOR(pg_catalog.-) k.lo), 0), '
+                       'coalesce(bool_or(k.back), false) FROM %s k', v_kept) INTO v_first, v_last, v_gaps, v_missing, v_back;
+        EXIT WHEN NOT v_back OR v_gaps > v_limit;
+        EXECUTE format('DROP TABLE %s', v_kept);
+    END LOOP;
+    IF v_gaps > v_limit THEN
+        EXECUTE format('DROP TABLE %s', v_kept);
+        members := NULL;  -- sharing does not pay: the caller copies
+        RETURN;
+    END IF;
+    v_kept_rows := coalesce(v_last - v_first + 1 - v_missing, 0);
+
     IF cardinality(v_add) > 0 THEN
         EXECUTE format('ALTER TABLE %s %s', pst.store, array_to_string(v_add, ', '));
     END IF;
-    IF cardinality(v_drop_default) > 0 THEN
+    IF cardinality(v_drop_default) > 0 THEN  -- the defaults were for the rows already there
         EXECUTE format('ALTER TABLE %s %s', pst.store, array_to_string(v_drop_default, ', '));
     END IF;
-
-    SELECT 'ROW(' || coalesce(string_agg(format('t.%I', f), ', ' ORDER BY o), '') || ')',
-           'ROW(' || coalesce(string_agg(format('w.%I', c), ', ' ORDER BY o), '') || ')'
-      INTO v_store_row, v_work_row
-      FROM unnest(fields, columns) WITH ORDINALITY AS u(f, c, o);
-    -- parent rows the child does not keep byte for byte: deleted or changed
-    EXECUTE format('CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT t._db4ai_rid FROM %s t WHERE %s NOT EXISTS '
-                   '(SELECT 1 FROM %s w WHERE w._db4ai_rid = t._db4ai_rid AND pg_catalog.record_image_eq(%s, %s))',
-                   v_removed, pst.store,
-                   CASE WHEN pst.filtered THEN db4ai._members_filter(i_parent_id, 't') || ' AND' ELSE '' END,
-                   i_work, v_store_row, v_work_row);
-    -- inserted and changed rows are appended under the child's row ids
-    EXECUTE format('INSERT INTO %s (_db4ai_rid%s) SELECT %s::pg_catalog.int8 OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER ()%s '
-                   'FROM %s w WHERE w._db4ai_rid IS NULL OR w._db4ai_rid IN (SELECT r._db4ai_rid FROM %s r)',
-                   pst.store,
-                   (SELECT coalesce(string_agg(format(', %I', f), '' ORDER BY o), '') FROM unnest(fields) WITH ORDINALITY AS u(f, o)),
-                   i_child_id << 32,
-                   (SELECT coalesce(string_agg(format(', w.%I', c), '' ORDER BY o), '') FROM unnest(columns) WITH ORDINALITY AS u(c, o)),
-                   i_work, v_removed);
-    GET DIAGNOSTICS v_new = ROW_COUNT;
-    EXECUTE format('SELECT $1 OPERATOR(pg_catalog.-) coalesce((SELECT range_agg(int8range(r._db4ai_rid, r._db4ai_rid + 1)) FROM %s r), ''{}'') '
-                   'OPERATOR(pg_catalog.+) $2', v_removed)
-        INTO members USING pst.members, db4ai._fresh_members(i_child_id, v_new, true);
-    EXECUTE format('SELECT count(*) FROM %s', i_work) INTO row_count;
-    IF db4ai._members_size(members) <> row_count THEN
-        -- only possible if the caller's SQL wrote the hidden row id column
-        RAISE EXCEPTION 'column _db4ai_rid is reserved for db4ai' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'snapshot commands must not write _db4ai_rid';
+    v_new := db4ai._write_store(pst.store, v_sql.append);
+    row_count := v_kept_rows + v_new;
+    -- [first, last] without the gaps (disjoint, not adjacent: range_agg has nothing to merge)
+    IF v_first IS NULL THEN
+        members := '{}';
+    ELSE
+        EXECUTE format('SELECT pg_catalog.int8multirange(pg_catalog.int8range($1, $2 OPERATOR(pg_catalog.+) 1)) OPERATOR(pg_catalog.-) '
+                       'coalesce((SELECT pg_catalog.range_agg(pg_catalog.int8range(k.lo, k.hi) ORDER BY k.lo) FROM %s k '
+                       'WHERE k.lo IS NOT NULL), ''{}'')', v_kept) INTO members USING v_first, v_last;
     END IF;
+    members := members + db4ai._fresh_members(i_child_id, v_new, true);
     IF v_new > 0 THEN
         PERFORM db4ai._filter_store_views(pst.store);
     END IF;
-    EXECUTE format('DROP TABLE %s', v_removed);
+    EXECUTE format('DROP TABLE %s', v_kept);
 END;
 $$;
 
@@ -148,6 +217,8 @@ DECLARE
     v_id bigint;
     v_css boolean;
     v_work text;
+    v_cmin cid;
+    v_parallel text;
     v_stmt text;
     v_cols text;
     v_child record;
@@ -178,7 +249,16 @@ BEGIN
     END IF;
     v_id := nextval('db4ai.snapshot_sequence');
     v_work := format('pg_temp.%I', '_db4ai_w' || v_id);
+    IF v_css THEN  -- serially, so that the work table keeps the row-id order of the backing table
+        v_parallel := current_setting('max_parallel_workers_per_gather');
+        PERFORM set_config('max_parallel_workers_per_gather', '0', true);
+    END IF;
     EXECUTE format('CREATE TEMP TABLE %s ON COMMIT DROP AS %s', v_work, db4ai._snapshot_rows_sql(p.id, v_css));
+    IF v_css THEN
+        PERFORM set_config('max_parallel_workers_per_gather', v_parallel, true);
+    END IF;
+    -- the command id of the rows just copied: rows the operations write get later ones (_store_css_child)
+    EXECUTE format('SELECT w.cmin FROM %s w LIMIT 1', v_work) INTO v_cmin;
 
     FOR i IN 1 .. cardinality(o_kind) LOOP
         v_stmt := NULL;
@@ -205,12 +285,14 @@ BEGIN
     END LOOP;
 
     IF v_css THEN
-        SELECT * INTO v_child FROM db4ai._store_css_child(p.id, v_id, v_work::regclass);
-        v_matrix := db4ai._matrix_for_child(p);
-        EXECUTE format('DROP TABLE %s', v_work);
-        RETURN db4ai._register_snapshot(
-            v_id, p.id, v_matrix, p.root_id, v_schema, v_name, i_commands, i_comment, false, v_child.row_count,
-            pst.store, v_child.columns, v_child.fields, v_child.members, true);
+        SELECT * INTO v_child FROM db4ai._store_css_child(p.id, v_id, v_work::regclass, v_cmin);
+        IF v_child.members IS NOT NULL THEN
+            v_matrix := db4ai._matrix_for_child(p);
+            EXECUTE format('DROP TABLE %s', v_work);
+            RETURN db4ai._register_snapshot(
+                v_id, p.id, v_matrix, p.root_id, v_schema, v_name, i_commands, i_comment, false, v_child.row_count,
+                pst.store, v_child.columns, v_child.fields, v_child.members, true);
+        END IF;  -- else sharing would not pay: a table of its own, with row ids for its descendants
     END IF;
     SELECT coalesce(array_agg(attname ORDER BY attnum), '{}') INTO v_columns
     FROM pg_attribute WHERE attrelid = v_work::regclass AND attnum > 1 AND NOT attisdropped;

@@ -20,6 +20,7 @@ DECLARE
     v_others int8multirange;
     v_orphans int8multirange;
     v_unused text;
+    v_store regclass;
 BEGIN
     s := db4ai._owned_snapshot(v_schema, i_name, 'purge', true);  -- waits for derivations from it
 
@@ -42,6 +43,16 @@ BEGIN
             USING ERRCODE = 'dependent_objects_still_exist', HINT = 'the owner of the dependent snapshot must purge it first';
     END IF;
 
+    -- One purge (or CSS derivation) at a time per backing table: two purges of the last two
+    -- snapshots sharing it would each see the other's storage row and both keep the table. Waiting
+    -- here, before any catalog row is touched (a purge changes its children's rows: taking this
+    -- lock later could deadlock with a child's purge), the second one sees the first one's
+    -- deletion (a new statement, a new snapshot of the catalog) and drops the table.
+    v_store := (SELECT st.store FROM db4ai.snapshot_storage st WHERE st.id = s.id);
+    IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v_store) THEN
+        EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', v_store);
+    END IF;
+
     -- hand the children down to the parent (merge of lineage, as openGauss)
     UPDATE db4ai.snapshot c SET
         parent_id = s.parent_id,
@@ -55,8 +66,8 @@ BEGIN
     SELECT * INTO sst FROM db4ai.snapshot_storage WHERE id = s.id;
     IF FOUND THEN
         DELETE FROM db4ai.snapshot_storage WHERE id = s.id;
-        IF to_regclass(sst.store::text) IS NULL THEN
-            NULL;  -- the backing table was dropped by hand
+        IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = sst.store) THEN
+            NULL;  -- the backing table was dropped by hand (regclass shows a bare OID then: no to_regclass)
         ELSIF NOT EXISTS (SELECT 1 FROM db4ai.snapshot_storage o WHERE o.store = sst.store) THEN
             EXECUTE format('DROP TABLE %s', sst.store);
         ELSE
@@ -65,7 +76,8 @@ BEGIN
             FROM db4ai.snapshot_storage o, unnest(o.members) r WHERE o.store = sst.store;
             v_orphans := sst.members - v_others;
             IF NOT isempty(v_orphans) THEN
-                EXECUTE format('DELETE FROM %s t WHERE t._db4ai_rid OPERATOR(pg_catalog.<@) $1', sst.store) USING v_orphans;
+                PERFORM db4ai._write_store(sst.store, format('DELETE FROM %s t WHERE t._db4ai_rid OPERATOR(pg_catalog.<@) $1', sst.store),
+                                           v_orphans);
             END IF;
             SELECT string_agg(format('DROP COLUMN %I', f), ', ') INTO v_unused
             FROM unnest(sst.fields) f

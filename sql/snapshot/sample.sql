@@ -35,7 +35,7 @@ CREATE OR REPLACE FUNCTION db4ai._stratify_columns(i_stratify name[], i_snapshot
 AS $$
 DECLARE
     v_col name;
-    v_out name[] := '{}';
+    v_out name[] := ARRAY[]::name[];
 BEGIN
     IF i_stratify IS NULL THEN
         RETURN NULL;

@@ -79,7 +79,7 @@ DECLARE
     v_stratify name[];
     v_seed bigint;
     v_css boolean;
-    v_names text[] := '{}';
+    v_names text[] := ARRAY[]::text[];
     v_name text;
     v_src text;
     v_ranked text;

@@ -177,12 +177,33 @@ BEGIN
 END;
 $$;
 
+-- Refuse a name with a control character (below 0x20): such a name cannot be referenced again
+-- (chr(1) and chr(2) are the openGauss parser's encodings of the version delimiter and separator, so
+-- "s\x01x@1.0.0" reads back as "s@x@1.0.0"), so nobody could purge, publish or derive from it.
+-- The error shows the characters as \xNN.
+CREATE OR REPLACE FUNCTION db4ai._check_printable(i_what text, i_value text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF i_value ~ '[\x01-\x1f]' THEN
+        RAISE EXCEPTION '% must not contain control characters: ''%''', i_what,
+            (SELECT string_agg(CASE WHEN ascii(c) < 32 THEN '\x' || lpad(to_hex(ascii(c)), 2, '0') ELSE c END, '' ORDER BY o)
+               FROM regexp_split_to_table(i_value, '') WITH ORDINALITY AS u(c, o))
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'use printable characters in snapshot names, versions, sample infixes and split names';
+    END IF;
+END;
+$$;
+
 -- Reserve a snapshot name for this transaction: concurrent calls for the same name wait here, and
 -- the one that comes second sees the first one's row and gets the openGauss "already exists".
+-- Every new snapshot name passes here, so this is where control characters are refused.
 CREATE OR REPLACE FUNCTION db4ai._claim_snapshot_name(i_schema name, i_name text) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM db4ai._check_printable('schema name', i_schema);
+    PERFORM db4ai._check_printable('snapshot name', i_name);
     IF octet_length(i_name) > 63 THEN  -- would be truncated as a name (openGauss: "too long" before this)
         RAISE EXCEPTION 'snapshot name too long: ''%''', i_name USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -194,18 +215,16 @@ BEGIN
 END;
 $$;
 
--- Nobody but the owner may touch a backing table; nobody at all may write through a snapshot view
--- (REVOKE also from the owner, so an accidental INSERT INTO "s@1.0.0" fails; the owner could grant
--- it back, but the owner can also drop the table: ownership is the limit of what a database can
--- protect against).
+-- Nobody but the owner may touch a backing table; nobody but the owner may even try to write through
+-- a snapshot view, and nobody at all, superusers included, gets past the triggers that make both
+-- read-only (immutable.sql; the owner keeps its privileges on the view so that it sees their error,
+-- which says what to do instead).
 CREATE OR REPLACE FUNCTION db4ai._lock_down(i_rel regclass, i_is_view boolean) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_owner name;
     v_grantee text;
 BEGIN
-    SELECT r.rolname INTO v_owner FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = i_rel;
     FOR v_grantee IN
         SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END
         FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
@@ -215,9 +234,7 @@ BEGIN
                        CASE WHEN i_is_view THEN 'INSERT, UPDATE, DELETE, TRUNCATE' ELSE 'ALL' END, i_rel, v_grantee);
     END LOOP;
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', i_rel);
-    IF i_is_view THEN
-        EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s FROM %I', i_rel, v_owner);
-    END IF;
+    PERFORM db4ai._make_immutable(i_rel, i_is_view);
 END;
 $$;
 

@@ -1,7 +1,9 @@
-"""read_matrix / stream_matrix: float64 rows, NULL rows discarded and counted, one array column
-expanded in place; checked against a matrix built from psycopg's fetchall."""
+"""read_matrix / stream_matrix: float64 rows, NULL and non-finite rows discarded and counted, one
+array column expanded in place; checked against a matrix built from psycopg's fetchall."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -13,7 +15,8 @@ from .conftest import reference
 
 
 def reference_matrix(conn, query: str) -> tuple[np.ndarray, int]:
-    """Rows of ``query`` without NULLs (in arrays too) as float64, and the number dropped."""
+    """Rows of ``query`` without NULLs (in arrays too) and with finite values only, as float64,
+    and the number dropped."""
     _, rows = reference(conn, query)
     kept, dropped = [], 0
     for row in rows:
@@ -24,7 +27,7 @@ def reference_matrix(conn, query: str) -> tuple[np.ndarray, int]:
                 ok = False
                 break
             flat.extend(float(v) for v in value) if isinstance(value, list) else flat.append(float(value))
-        if ok:
+        if ok and all(math.isfinite(v) for v in flat):
             kept.append(flat)
         else:
             dropped += 1

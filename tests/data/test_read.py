@@ -56,7 +56,28 @@ def test_stream_chunks_concatenate_to_the_reference_and_respect_chunk_rows(allty
     pages = alltypes.execute("SELECT relpages FROM pg_class WHERE relname = 'alltypes'").fetchone()[0]
     table_frames = list(data.stream(alltypes, TABLE_QUERY, chunk_rows=50))
     assert len(table_frames) > 1 and sum(map(len, table_frames)) == len(rows)
-    assert max(map(len, table_frames)) <= 50 * 2 and pages > 1  # about chunk_rows: whole pages
+    assert max(map(len, table_frames)) <= 50 and pages > 1  # at most chunk_rows, whatever the pages hold
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_no_chunk_exceeds_chunk_rows_whatever_the_page_layout(db, parallel):
+    """DELETE + VACUUM leave the first 90% of the pages empty; the statistics then say 20 rows a
+    page while the last pages hold about 220 (issue 14.5a: a chunk of 327,450 rows against
+    chunk_rows 65,536). Peak rows per chunk, counted: never above chunk_rows."""
+    db.execute("CREATE TABLE sparse (id int4, x float4) WITH (autovacuum_enabled = false)")
+    db.execute("INSERT INTO sparse SELECT g, g FROM generate_series(1, 50000) g")
+    db.execute("DELETE FROM sparse WHERE id <= 45000")
+    db.execute("VACUUM ANALYZE sparse")
+    pages, tuples = db.execute("SELECT relpages, reltuples FROM pg_class WHERE relname = 'sparse'").fetchone()
+    assert tuples == 5000 and 5000 / pages < 25  # the layout of the issue: few rows a page on average
+    for chunk_rows in (1000, 100, 7):
+        frames = list(data.stream(db, "SELECT id, x FROM sparse", chunk_rows=chunk_rows, parallel=parallel))
+        assert max(map(len, frames)) <= chunk_rows, chunk_rows
+        assert np.array_equal(np.concatenate([f.arrays["id"] for f in frames]), np.arange(45001, 50001))
+        matrices = list(data.stream_matrix(db, "SELECT id, x FROM sparse", chunk_rows=chunk_rows, parallel=parallel))
+        assert max(len(m) + m.discarded for m in matrices) <= chunk_rows
+        parts = [f for part in range(3) for f in data.stream_part(db, "SELECT id FROM sparse", part, 3, chunk_rows=chunk_rows)]
+        assert max(map(len, parts)) <= chunk_rows and sum(map(len, parts)) == 5000
 
 
 def test_projection_filter_and_aliases_on_a_table(alltypes):

@@ -96,9 +96,9 @@ def test_stream_matrix_prefetches_in_a_background_thread(db):
     threads: set[str] = set()
     real = _reader.to_matrix
 
-    def spy(frame, width=None):
+    def spy(frame, *args, **kwargs):
         threads.add(threading.current_thread().name)
-        return real(frame, width)
+        return real(frame, *args, **kwargs)
 
     try:
         _reader.to_matrix = spy  # type: ignore[assignment]

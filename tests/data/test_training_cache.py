@@ -8,7 +8,7 @@ import pytest
 from db4ai import data, models
 from db4ai.dialect import parse_script
 
-from .test_cache import _backing_relation, make_snapshot
+from .test_cache import _backing_relation, make_snapshot, tamper
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_a_1mb_cache_trains_the_same_model_as_an_unlimited_cache(points):
         # Change the rows under the snapshot (never done in real life): a model trained from the
         # cache cannot see it, one trained without the cache can.
         backing = _backing_relation(points, 'public."pts@1.0.0"')
-        points.execute(f"UPDATE {backing} SET y = 0")
+        tamper(points, backing, "SET y = 0")
         again = [_train(points, "m_small_2", small), _train(points, "m_unlimited_2", unlimited)]
         assert _train(points, "m_none_2", None) != reference
     for got in first + again:

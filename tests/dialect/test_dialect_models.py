@@ -119,6 +119,7 @@ def test_drop_model(text: str, name: str, if_exists: bool) -> None:
         ("CREATE MODEL m USING x TARGET FROM t", 'syntax error at or near "FROM"', 31),
         ("DROP MODEL", "syntax error at end of input", 11),
         ("EXPLAIN CREATE MODEL m USING x", "syntax error at end of input", 31),
+        ("CREATE MODEL m USING x FEATURES x @ y FROM t", 'syntax error at or near "@y"', 1),  # found by the fuzzer
     ],
 )
 def test_model_statement_errors(text: str, message: str, col: int) -> None:

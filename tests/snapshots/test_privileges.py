@@ -45,10 +45,15 @@ def test_non_superuser_can_do_everything_with_own_snapshots(people, mode: str) -
 
 
 def test_snapshot_views_are_read_only_even_for_the_owner(people) -> None:
+    """Strangers lack the privilege; the owner has it, and meets the trigger (test_immutable.py)."""
     a: Db = people["alice_db"]
+    b: Db = people["bob_db"]
     a.rows("SELECT db4ai.create_snapshot('public', 'ro', ARRAY['SELECT pk FROM test_data WHERE pk < 5'])")
-    for stmt in ('INSERT INTO "ro@1.0.0" VALUES (99)', 'UPDATE "ro@1.0.0" SET pk = 0', 'DELETE FROM "ro@1.0.0"'):
-        a.fails(stmt, message="permission denied for view ro@1.0.0", sqlstate="42501")
+    a.rows(sql.SQL('GRANT SELECT ON "ro@1.0.0" TO {}').format(sql.Identifier(people["bob"].name)))
+    for stmt, verb in (('INSERT INTO "ro@1.0.0" VALUES (99)', "insert into"), ('UPDATE "ro@1.0.0" SET pk = 0', "update"),
+                       ('DELETE FROM "ro@1.0.0"', "delete from")):
+        a.fails(stmt, message=f'cannot {verb} snapshot public."ro@1.0.0"', sqlstate="55000")
+        b.fails(stmt, message="permission denied for view ro@1.0.0", sqlstate="42501")
     assert a.one('SELECT count(*) FROM "ro@1.0.0"') == 4
 
 

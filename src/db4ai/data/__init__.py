@@ -16,8 +16,8 @@ other large query of scalar columns streams through ADBC's C++ binary COPY parse
 defaults to the session's ``db4ai.parallel`` setting, else to the client's CPUs (at most the
 server's ``max_parallel_workers``): :func:`resolve_parallel`.
 
-Memory (client side, per read; ``b`` = bytes of one chunk, about ``chunk_rows`` x 8-12 bytes
-per column):
+Memory (client side, per read; ``b`` = bytes of one chunk, at most ``chunk_rows`` x 8-12 bytes
+per column: a chunk never holds more than ``chunk_rows`` rows):
 
 * ``stream``/``stream_matrix``: about ``2 b`` (``3 b`` per connection with ``parallel``),
   independent of the number of rows;

@@ -45,8 +45,9 @@ class Matrix:
     """All columns of a query as one C-contiguous float64 ``(n, k)`` matrix.
 
     bool becomes 0/1; a float array column expands in place into its elements. Rows where
-    some column was NULL (or an array was NULL or held a NULL) are left out and counted in
-    ``discarded``.
+    some column was NULL (or an array was NULL or held a NULL) or not finite (NaN, ±Infinity,
+    a numeric beyond float8's range) are left out and counted in ``discarded``; with
+    ``missing="nan"`` NULL and NaN scalars stay as NaN instead (see :data:`MISSING`).
     """
 
     values: np.ndarray
@@ -102,10 +103,17 @@ def concat(frames: Sequence[Frame], columns: tuple[Column, ...]) -> Frame:
     return Frame(columns, arrays, nulls, sum(len(f) for f in frames))
 
 
-def to_matrix(frame: Frame, width: int | None = None) -> Matrix:
-    """The float64 matrix of a Frame, NULL rows dropped and counted.
+# How a matrix treats missing values: "discard" drops (and counts) every row with a NULL or a
+# value that is not finite; "nan" keeps NULL and NaN scalars as NaN, for algorithms that handle
+# missing values themselves, and still drops rows with an infinity or a NULL (element of an) array.
+MISSING = ("discard", "nan")
+
+
+def to_matrix(frame: Frame, width: int | None = None, missing: str = "discard") -> Matrix:
+    """The float64 matrix of a Frame, rows with NULL or non-finite values dropped and counted.
 
     ``width``: the element count an array column must have (for chunks after the first).
+    ``missing``: one of :data:`MISSING`.
     """
     cols = frame.columns
     n = len(frame)
@@ -113,9 +121,11 @@ def to_matrix(frame: Frame, width: int | None = None) -> Matrix:
     if len(arrays) > 1:
         raise FeatureError("Input array cannot be combined with other features",
                            hint="use at most one float4[]/float8[] column")
+    keep_nan = missing == "nan"
     bad = np.zeros(n, dtype=bool)
     for col in cols:
-        bad |= frame.nulls[col.name]
+        if not keep_nan or col.kind == "float_array":
+            bad |= frame.nulls[col.name]
     keep = ~bad
     widths = []
     for col in cols:
@@ -139,8 +149,14 @@ def to_matrix(frame: Frame, width: int | None = None) -> Matrix:
                 out[:, pos:pos + k] = _widen(a, k)[keep]
         else:
             out[:, pos] = a[keep]
+            if keep_nan:
+                out[frame.nulls[col.name][keep], pos] = np.nan
         pos += k
-    return Matrix(out, n - m, cols)
+    # One pass over the matrix: rows with NaN (unless kept) or an infinity go too.
+    unusable = np.isinf(out).any(axis=1) if keep_nan else ~np.isfinite(out).all(axis=1)
+    if unusable.any():
+        out = out[~unusable]
+    return Matrix(out, n - len(out), cols)
 
 
 def matrix_width(columns: tuple[Column, ...], array_width_: int) -> int:

@@ -44,12 +44,20 @@ def row_source(columns: Sequence[Column], source: sql.Composable, extra: sql.Com
         items=sql.SQL(", ").join(items), source=source, names=sql.SQL(", ").join(names(columns)))
 
 
+# numeric -> float8 without "value out of range": beyond float8's range (NaN compares greater than
+# every numeric, and stays NaN) a numeric becomes an infinity of its sign, as float() does in Python.
+_NUMERIC_FLOAT8 = ("CASE WHEN abs({c}) > 1.7976931348623157e308 AND {c} <> 'NaN'"
+                   " THEN sign({c})::float8 * 'Infinity'::float8 ELSE {c}::float8 END")
+
+
 def aggregates(columns: Sequence[Column]) -> sql.Composed:
     """The select list that packs the rows of ``r``: count, then per column its arrays."""
     items: list[sql.Composable] = [sql.SQL("count(*)")]
     for i, col in enumerate(columns):
         cd = codec(col)
         c = sql.SQL("r.{}::{}").format(sql.Identifier(f"c{i}"), sql.SQL(cd.sql_type))
+        if col.kind == "numeric":
+            c = sql.SQL("(" + _NUMERIC_FLOAT8 + ")").format(c=sql.SQL("r.{}").format(sql.Identifier(f"c{i}")))
         if col.kind == "float_array":
             s = sql.SQL("r.{}").format(sql.Identifier(f"s{i}"))
             items.append(sql.SQL("array_send(array_agg({c}) FILTER (WHERE {s} = 0))").format(c=c, s=s))

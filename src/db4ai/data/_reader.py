@@ -30,9 +30,9 @@ from ..dialect import postgres_text
 from ..errors import FeatureError, InvalidParameter
 from . import _arrow, _packed, _shards
 from ._cache import Cache, CacheKey, cache_key
-from ._frame import ARRAY_ERROR, Frame, Matrix, concat, empty_frame, to_matrix
+from ._frame import ARRAY_ERROR, MISSING, Frame, Matrix, concat, empty_frame, to_matrix
 from ._parallel import interleave, prefetched, resolve_parallel, snapshot_sharing
-from ._source import TableScan, table_scan
+from ._source import TableScan, Tid, table_scan
 from ._types import Column, _subquery, describe_sql
 
 # Below this many rows (the planner's estimate) opening an ADBC connection (about 50 ms, most of
@@ -102,8 +102,8 @@ def _array_error(columns: tuple[Column, ...], exc: psycopg.Error) -> FeatureErro
 
 
 def _range_frames(conn: psycopg.Connection, columns: tuple[Column, ...], scan: TableScan,
-                  ranges: Sequence[tuple[int, int]]) -> Generator[Frame, None, None]:
-    """One Frame per page range (empty ones included), in order."""
+                  ranges: Sequence[tuple[Tid, Tid]]) -> Generator[Frame, None, None]:
+    """One Frame per ctid range (empty ones included), in order."""
     stmt = scan.chunks(ranges, lambda source: _packed.chunk_query(columns, source))
     with conn.cursor(binary=True) as cur:
         for row in cur.stream(stmt):
@@ -113,8 +113,7 @@ def _range_frames(conn: psycopg.Connection, columns: tuple[Column, ...], scan: T
 def _table_frames(conn: psycopg.Connection, columns: tuple[Column, ...], scan: TableScan,
                   chunk_rows: int, parallel: int, own: bool, part: tuple[int, int]
                   ) -> Generator[Frame, None, None]:
-    # A read split between callers must cut the same ranges in each: not from statistics.
-    tasks = scan.ranges(chunk_rows, use_statistics=part[1] == 1)[part[0]::part[1]]
+    tasks = scan.ranges(chunk_rows)[part[0]::part[1]]  # the same ranges for every caller of a split read
     if parallel > 1 and own and scan.shareable and len(tasks) > 1:
         extra = min(parallel, len(tasks)) - 1
         with snapshot_sharing(conn, extra, lambda c: _apply(c, _SETTINGS)) as others:
@@ -204,14 +203,14 @@ def stream(conn: psycopg.Connection, query: str, *, chunk_rows: int = 65536, par
     """The rows of ``query`` as Frames of about ``chunk_rows`` rows, in scan order.
 
     Peak memory is about two chunks plus ``prefetch`` (three per connection with ``parallel``).
-    A table query is cut into ctid page ranges of ``chunk_rows`` rows by the planner's rows per
-    page; any other query into exact ``chunk_rows`` row groups. Rows come from one snapshot
-    of the database (per worker node for a Citus distributed table: see :mod:`._shards`).
-    ``parallel``: connections (None: the ``db4ai.parallel`` setting, else automatic; see
-    :func:`resolve_parallel`). ``prefetch``: chunks a background thread reads ahead while the
-    caller works on the current one (0: read in the caller's thread). Frames read from the cache
-    are read-only. Close an abandoned stream (``it.close()``) before using the connection again:
-    it holds the read's transaction.
+    A table query is cut into ctid ranges that can hold at most ``chunk_rows`` rows whatever the
+    page layout (whole pages at the most tuples a page can hold); any other query into exact
+    ``chunk_rows`` row groups. Rows come from one snapshot of the database (per worker node for a
+    Citus distributed table: see :mod:`._shards`). ``parallel``: connections (None: the
+    ``db4ai.parallel`` setting, else automatic; see :func:`resolve_parallel`). ``prefetch``: chunks
+    a background thread reads ahead while the caller works on the current one (0: read in the
+    caller's thread). Frames read from the cache are read-only. Close an abandoned stream
+    (``it.close()``) before using the connection again: it holds the read's transaction.
     """
     _, frames = _frames(conn, query, chunk_rows, parallel, cache)
     return prefetched(frames, prefetch) if prefetch > 0 else frames
@@ -224,25 +223,37 @@ def read(conn: psycopg.Connection, query: str, *, parallel: int | None = None, c
     return concat(list(frames), columns)
 
 
+def _check_missing(missing: str) -> None:
+    if missing not in MISSING:
+        raise InvalidParameter(f"missing must be one of {', '.join(MISSING)}, not {missing!r}",
+                               hint='"discard" drops rows with NULL or non-finite values; "nan" keeps NULL and NaN as NaN')
+
+
 def stream_matrix(conn: psycopg.Connection, query: str, *, chunk_rows: int = 65536,
-                  cache: Cache | None = None, parallel: int | None = None, prefetch: int = 2) -> Iterator[Matrix]:
+                  cache: Cache | None = None, parallel: int | None = None, prefetch: int = 2,
+                  missing: str = "discard") -> Iterator[Matrix]:
     """The rows of ``query`` as float64 matrices, chunk by chunk, in scan order.
 
-    ``discarded`` counts the rows of that chunk left out for NULLs. The read and the conversion
-    to float64 run ``prefetch`` chunks ahead in a background thread (0: in the caller's thread),
-    so that what the caller does with a chunk (building training batches) overlaps the read.
+    ``discarded`` counts the rows of that chunk left out: rows with a NULL, NaN or infinite
+    value (a numeric beyond float8's range counts as infinite). ``missing="nan"`` keeps NULL
+    and NaN scalars as NaN instead, for algorithms that treat them as missing values (rows
+    with an infinity, or with a NULL array or array element, are still left out). The read and
+    the conversion to float64 run ``prefetch`` chunks ahead in a background thread (0: in the
+    caller's thread), so that what the caller does with a chunk (building training batches)
+    overlaps the read.
     """
+    _check_missing(missing)
     columns, frames = _frames(conn, query, chunk_rows, parallel, cache)
-    matrices = _matrices(frames)
+    matrices = _matrices(frames, missing)
     return prefetched(matrices, prefetch) if prefetch > 0 else matrices
 
 
-def _matrices(frames: Iterator[Frame]) -> Iterator[Matrix]:
+def _matrices(frames: Iterator[Frame], missing: str = "discard") -> Iterator[Matrix]:
     """Matrices of frames; an array column must keep the width of its first non-NULL chunk."""
     width: int | None = None
     with _closing(frames):
         for frame in frames:
-            matrix = to_matrix(frame, width)
+            matrix = to_matrix(frame, width, missing)
             if width is None and len(matrix):
                 width = matrix.values.shape[1] - sum(1 for c in frame.columns if c.kind != "float_array")
             yield matrix
@@ -264,10 +275,12 @@ def stream_part(conn: psycopg.Connection, query: str, part: int, parts: int, *,
 
 
 def read_matrix(conn: psycopg.Connection, query: str, *, cache: Cache | None = None, parallel: int | None = None,
-                chunk_rows: int = 65536) -> Matrix:
-    """All rows of ``query`` as one float64 matrix (rows with NULLs dropped and counted)."""
+                chunk_rows: int = 65536, missing: str = "discard") -> Matrix:
+    """All rows of ``query`` as one float64 matrix (rows with NULL or non-finite values dropped
+    and counted; ``missing`` as in :func:`stream_matrix`)."""
+    _check_missing(missing)
     columns, frames = _frames(conn, query, chunk_rows, parallel, cache)
-    parts = list(_matrices(frames))
+    parts = list(_matrices(frames, missing))
     if not parts:
         return to_matrix(empty_frame(columns))
     if len(parts) == 1:

@@ -22,9 +22,18 @@ from psycopg import sql
 
 from ._types import Column, _subquery, describe
 
-# Largest number of heap tuples on an 8 kB page: the safe guess when statistics are missing.
+# Largest number of heap tuples on an 8 kB page (PostgreSQL's MaxHeapTuplesPerPage: page size
+# minus page header, over the smallest tuple, a bare header and its line pointer).
 MAX_TUPLES_PER_PAGE = 291
 OPEN_END = 4294967295  # one past the largest block number: "(OPEN_END,0)" bounds every ctid
+Tid = tuple[int, int]  # (block, offset); offsets start at 1, so (b, 0) is the start of block b
+
+
+def max_tuples_per_page(block_size: int) -> int:
+    """MaxHeapTuplesPerPage for a page of ``block_size`` bytes."""
+    return (block_size - 24) // (24 + 4)
+
+
 _SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan"}
 _CLAUSES = ("joins", "group", "having", "order", "limit", "offset", "distinct", "with_", "windows",
             "qualify", "laterals", "into", "locks", "sample", "settings", "connect", "prewhere")
@@ -40,18 +49,19 @@ class TableScan:
     hi_mark: str
     relation: int  # pg_class oid
     pages: int  # relation size in pages when the read started
-    rows_per_page: float
+    rows_per_page: float  # the planner's estimate (informative: ranges do not depend on it)
     shareable: bool  # other sessions can read it (not a temporary table)
+    max_per_page: int = MAX_TUPLES_PER_PAGE  # MaxHeapTuplesPerPage of the server's block size
 
-    def chunk(self, lo: int, hi: int) -> sql.Composable:
-        """The rows of pages ``[lo, hi)``."""
-        text = (self.template.replace(self.lo_mark, f"'({lo},0)'")
-                .replace(self.hi_mark, f"'({hi},0)'"))
+    def chunk(self, lo: Tid, hi: Tid) -> sql.Composable:
+        """The rows with ctid in ``[lo, hi)``."""
+        text = (self.template.replace(self.lo_mark, f"'({lo[0]},{lo[1]})'")
+                .replace(self.hi_mark, f"'({hi[0]},{hi[1]})'"))
         return _subquery(text)
 
-    def chunks(self, ranges: Sequence[tuple[int, int]], pack: Callable[[sql.Composable], sql.Composable]
+    def chunks(self, ranges: Sequence[tuple[Tid, Tid]], pack: Callable[[sql.Composable], sql.Composable]
                ) -> sql.Composed:
-        """One statement returning ``pack(chunk)`` for each page range, in order.
+        """One statement returning ``pack(chunk)`` for each ctid range, in order.
 
         A single statement lets the server compute the next chunk while the client decodes
         the current one (rows arrive one by one with ``cursor.stream``).
@@ -59,24 +69,33 @@ class TableScan:
         bounds = f"db4ai_bounds_{secrets.token_hex(4)}"
         text = (self.template.replace(self.lo_mark, f"{bounds}.lo")
                 .replace(self.hi_mark, f"{bounds}.hi"))
-        tids = [[f"({lo},0)" for lo, _ in ranges], [f"({hi},0)" for _, hi in ranges]]
+        tids = [[f"({lo[0]},{lo[1]})" for lo, _ in ranges], [f"({hi[0]},{hi[1]})" for _, hi in ranges]]
         return sql.SQL("SELECT p.* FROM unnest({lo}::tid[], {hi}::tid[]) AS {b}(lo, hi),"
                        " LATERAL ({packed}) AS p").format(
             lo=sql.Literal(tids[0]), hi=sql.Literal(tids[1]), b=sql.Identifier(bounds),
             packed=pack(_subquery(text)))
 
-    def ranges(self, chunk_rows: int, *, use_statistics: bool = True) -> list[tuple[int, int]]:
-        """Page ranges of about ``chunk_rows`` rows each, covering the relation.
+    def ranges(self, chunk_rows: int) -> list[tuple[Tid, Tid]]:
+        """Ctid ranges ``[lo, hi)`` of at most ``chunk_rows`` rows each, covering the relation.
 
+        A range spans ``chunk_rows // max_per_page`` whole pages, or (for fewer rows than a page
+        can hold) ``chunk_rows`` line pointers of one page: no page holds more than
+        ``max_per_page`` tuples, so this bound holds whatever the layout (after DELETE and VACUUM
+        the planner's rows per page can be a tenth of what the last pages hold) and no
+        statistics are needed, so every caller cuts the same ranges (split reads need that).
         The last range is open-ended, so rows that land beyond the size seen at the start (an
-        UPDATE moving a row, an INSERT by this transaction) are still read. Without statistics
-        the step assumes full pages: at most ``chunk_rows`` rows a range, and the same ranges
-        for every caller whatever ANALYZE did in between (split reads need that).
+        UPDATE moving a row, an INSERT by this transaction) are still read; a range then holds
+        at most ``chunk_rows`` rows plus those.
         """
-        rows_per_page = self.rows_per_page if use_statistics else float(MAX_TUPLES_PER_PAGE)
-        step = max(1, int(chunk_rows / max(rows_per_page, 1.0)))
-        starts = list(range(0, self.pages, step))
-        return [(lo, starts[i + 1] if i + 1 < len(starts) else OPEN_END) for i, lo in enumerate(starts)]
+        cap = self.max_per_page
+        if chunk_rows >= cap:
+            starts: list[Tid] = [(b, 0) for b in range(0, self.pages, chunk_rows // cap)]
+        else:
+            per_page = -(-cap // chunk_rows)
+            starts = [(b, k * chunk_rows + 1 if k else 0) for b in range(self.pages) for k in range(per_page)]
+        starts = starts or [(0, 0)]  # an empty relation still gets its open-ended range
+        ends = starts[1:] + [(OPEN_END, 0)]
+        return list(zip(starts, ends, strict=True))
 
 
 def _table_of(tree: exp.Expr) -> exp.Table | None:
@@ -119,13 +138,14 @@ def table_scan(conn: psycopg.Connection, query: str, columns: tuple[Column, ...]
     with conn.cursor() as cur:
         cur.execute(sql.SQL(
             "SELECT c.oid::int8, c.relpages, c.reltuples,"
-            " pg_relation_size(c.oid) / current_setting('block_size')::int8, c.relpersistence <> 't'"
+            " pg_relation_size(c.oid) / current_setting('block_size')::int8, c.relpersistence <> 't',"
+            " current_setting('block_size')::int4"
             " FROM pg_class c WHERE c.oid = to_regclass(%s) AND c.relkind IN ('r', 'm')"),
             (bare.sql(dialect="postgres"),))
         found = cur.fetchone()
     if found is None or not _single_scan(conn, query):
         return None
-    oid, relpages, reltuples, pages, shareable = found
+    oid, relpages, reltuples, pages, shareable, block_size = found
     rows_per_page = reltuples / relpages if relpages > 0 and reltuples > 0 else MAX_TUPLES_PER_PAGE
     lo_mark, hi_mark = (f"'db4ai_{name}_{secrets.token_hex(8)}'" for name in ("lo", "hi"))
     ctid = exp.column("ctid", table=exp.to_identifier(table.alias_or_name))
@@ -136,9 +156,9 @@ def table_scan(conn: psycopg.Connection, query: str, columns: tuple[Column, ...]
     if lo_mark not in template or hi_mark not in template:  # pragma: no cover - defensive
         return None
     scan = TableScan(query, template, lo_mark, hi_mark, int(oid), int(pages), float(rows_per_page),
-                     bool(shareable))
+                     bool(shareable), max_tuples_per_page(int(block_size)))
     try:
-        same = describe(conn, scan.chunk(0, 0).as_string(conn)) == columns
+        same = describe(conn, scan.chunk((0, 0), (0, 0)).as_string(conn)) == columns
     except psycopg.Error:
         same = False
     return scan if same else None

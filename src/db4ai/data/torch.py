@@ -1,7 +1,8 @@
 """PyTorch datasets over a query (needs the ``torch`` extra).
 
 :class:`TorchDataset` yields float batches ``(rows, columns)`` of a query's rows; use
-``DataLoader(dataset, batch_size=None)``. Rows with a NULL are left out (as in ``read_matrix``).
+``DataLoader(dataset, batch_size=None)``. Rows with a NULL or a value that is not
+finite are left out (as in ``read_matrix``).
 Each DataLoader worker opens its own connection and reads its own part of the rows, so all of
 them together yield every row exactly once per epoch:
 

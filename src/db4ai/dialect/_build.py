@@ -69,7 +69,8 @@ def _snapshot_ref(table: exp.Table) -> SnapshotRef:
     return SnapshotRef(ident_name(schema) if schema else None, versioned.name, versioned.version)
 
 
-def _items(items: list[exp.Expr] | None, text: str) -> tuple[tuple[SelectItem, ...] | None, bool]:
+def _items(items: list[exp.Expr] | None, text: str, position: Position
+           ) -> tuple[tuple[SelectItem, ...] | None, bool]:
     if items is None:
         return None, False
     star = any(isinstance(item, exp.Star) for item in items)
@@ -77,6 +78,9 @@ def _items(items: list[exp.Expr] | None, text: str) -> tuple[tuple[SelectItem, .
     for item in items:
         if isinstance(item, exp.Star):
             continue
+        if isinstance(item, exp.Alias) and not isinstance(item.args["alias"], exp.Identifier):
+            # e.g. "x @ y", which sqlglot reads as x AS @y (a parameter)
+            raise BuildError(f'syntax error at or near "{item.args["alias"].sql()}"', position)
         expr, alias = (item.this, ident_name(item.args["alias"])) if isinstance(item, exp.Alias) else (item, None)
         selected.append(SelectItem(render_fragment(text, expr.meta[n.SPAN], expr), alias))
     return tuple(selected), star
@@ -104,8 +108,8 @@ def _create_model(
 ) -> CreateModel:
     _reject_predict(tree, "CREATE MODEL")
     from_ = tree.args["from_"]
-    features, features_star = _items(tree.args.get("features"), text)
-    target, target_star = _items(tree.args.get("target"), text)
+    features, features_star = _items(tree.args.get("features"), text, position)
+    target, target_star = _items(tree.args.get("target"), text, position)
     ordered = sorted(
         (t for t in from_.find_all(exp.Table) if n.VERSIONED in t.meta),
         key=lambda t: t.meta[n.VERSIONED].span.start,
