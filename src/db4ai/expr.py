@@ -27,6 +27,9 @@ Nodes (JSON):
 ``{"arr": [...]}``              ARRAY[...] of float8
 ``{"call": name, "a": [...]}``  a db4ai helper function of CALLS
 ``{"array_ok": [i, n]}``        array feature ``i`` is 1-D with ``n`` elements from index 1
+``{"pick": i, "a": [...]}``     the ``i``-th (1-based) of text constants of the output type, or of
+                                type ``"t"`` when given (a class of a classifier: NULL ``i`` or one
+                                out of range gives NULL)
 ==============================  ================================================================
 
 The whole prediction is ``{"returns": type-or-"output", "expr": node}``.
@@ -46,7 +49,7 @@ FUNCTIONS = frozenset({"exp", "ln", "sqrt", "cos", "sin", "abs", "trunc", "floor
 #: Types the printer accepts in casts, typed NULLs and ``returns``.
 TYPES = frozenset({"float4", "float8", "numeric", "int2", "int4", "int8", "boolean", "text", "float8[]"})
 #: db4ai helper functions the printer accepts in ``{"call": ...}`` (schema db4ai, IMMUTABLE).
-CALLS = frozenset({"_input_array_error"})
+CALLS = frozenset({"_input_array_error", "_ova_argmax"})
 
 
 def num(value: float) -> Node:
@@ -154,6 +157,17 @@ def call(name: str, *args: Node) -> Node:
     return {"call": name, "a": list(args)}
 
 
+def pick(index: Node, texts: Sequence[str], type_name: str | None = None) -> Node:
+    """The ``index``-th (1-based) of ``texts`` as constants of the model's output type (or of
+    ``type_name``): a classifier's class, as ``(CAST(ARRAY[...] AS type[]))[index]``."""
+    node: dict[str, Any] = {"pick": index, "a": [str(t) for t in texts]}
+    if type_name is not None:
+        if type_name not in TYPES:
+            raise ValueError(f"type {type_name!r} is not printable")
+        node["t"] = type_name
+    return node
+
+
 def array_ok(i: int, n: int) -> Node:
     return {"array_ok": [int(i), int(n)]}
 
@@ -218,6 +232,7 @@ __all__ = [
     "num",
     "or_",
     "output",
+    "pick",
     "prediction",
     "sub",
 ]

@@ -311,13 +311,14 @@ def _record(stmt: CreateModel, plan: _Plan, training: _Training, trained: Traine
 
 
 def _n_inputs(model: Any, inputs: Inputs) -> int:
-    """Values a prediction reads: scalar features, or the elements of the one array feature."""
+    """Values a prediction reads: scalar features, or the elements of the one array feature (the
+    model's own ``n_inputs`` setting, else its linear coefficients less the bias)."""
     if not inputs.array:
         return len(inputs.columns)
-    coefficients = model.coefficients()
-    if coefficients is not None:
-        return len(coefficients) - 1
-    return int(model.settings()["n_inputs"])
+    settings = model.settings()
+    if "n_inputs" in settings:
+        return int(settings["n_inputs"])
+    return len(model.coefficients()) - 1
 
 
 def explain_create_model(conn: psycopg.Connection, stmt: CreateModel) -> list[str]:

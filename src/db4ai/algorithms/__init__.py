@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import FeatureError, InvalidParameter
-from . import linear_regression
+from . import linear_regression, logistic_regression, multiclass, svm_classification
 from .base import Algorithm
 
 
@@ -26,8 +26,8 @@ class Registered:
 REGISTRY: dict[str, Registered] = {
     r.name: r
     for r in (
-        Registered("logistic_regression", True),
-        Registered("svm_classification", True),
+        Registered("logistic_regression", True, logistic_regression.ALGORITHM),
+        Registered("svm_classification", True, svm_classification.ALGORITHM),
         Registered("linear_regression", True, linear_regression.ALGORITHM),
         Registered("pca", False),
         Registered("kmeans", False),
@@ -35,7 +35,7 @@ REGISTRY: dict[str, Registered] = {
         Registered("xgboost_binary_logistic", True),
         Registered("xgboost_regression_squarederror", True),
         Registered("xgboost_regression_gamma", True),
-        Registered("multiclass", True),
+        Registered("multiclass", True, multiclass.ALGORITHM),
     )
 }
 

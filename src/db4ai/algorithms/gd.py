@@ -124,7 +124,6 @@ class RowBatches:
 
     def __init__(self, n_features: int, loss: Loss, *, memory_limit: int = ROW_MEMORY_LIMIT):
         self.n_weights = n_features + 1
-        self.weight_shape: tuple[int, ...] = (loss.models, self.n_weights) if loss.models else (self.n_weights,)
         self.loss = loss
         self.accuracy: float | None = None  # of the weights last tested (openGauss's verbose accuracy)
         self._k = n_features
@@ -134,6 +133,10 @@ class RowBatches:
         self._limit = memory_limit
         self._file: IO[bytes] | None = None
         self._batch_size = 1
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        return (self.loss.models, self.n_weights) if self.loss.models else (self.n_weights,)
 
     @property
     def spilled(self) -> bool:

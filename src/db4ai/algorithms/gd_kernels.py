@@ -67,6 +67,23 @@ def _row_loss(kind: int, m: float, t: float) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _softplus(v: float) -> float:
+    """log(1 + e^v) without overflow."""
+    if v > 0.0:
+        return v + np.log1p(np.exp(-v))
+    return np.log1p(np.exp(v))
+
+
+@njit(cache=True, nogil=True)
+def _score_loss(kind: int, m: float, t: float, high: float) -> float:
+    """One row's loss for the stored model's score: as :func:`_row_loss`, but the cross-entropy is
+    computed stably (openGauss's formula gives NaN once the sigmoid rounds to 0 or 1)."""
+    if kind == LOGISTIC:
+        return _softplus(-m) if t == high else _softplus(m)
+    return _row_loss(kind, m, t)
+
+
+@njit(cache=True, nogil=True)
 def _positive(kind: int, m: float, strict: bool) -> bool:
     """Whether the model predicts the positive (second) class: logistic sigmoid ≥ 0.5; svm
     ``x·w > 0`` (``strict``: openGauss's test threshold ``x·w ≥ FLT_MIN``)."""
@@ -230,8 +247,8 @@ def ova_class(margins: np.ndarray) -> int:
 def stored_scores(V: np.ndarray, W: np.ndarray, kind: int, ova: bool, low: float, high: float,
                   confusion: np.ndarray) -> float:
     """Scores of the stored weights over all rows: fills ``confusion[true, predicted]`` (binary: 0
-    negative, 1 positive; one-vs-all: class numbers) and returns the summed loss per row (for
-    one-vs-all, summed over the class models)."""
+    negative, 1 positive; one-vs-all: class numbers) and returns the sum over rows of each row's
+    loss (for one-vs-all, summed over the class models)."""
     k = V.shape[1] - 1
     total = 0.0
     margins = np.empty(W.shape[0])
@@ -239,7 +256,7 @@ def stored_scores(V: np.ndarray, W: np.ndarray, kind: int, ova: bool, low: float
         y = V[i, 0]
         for c in range(W.shape[0]):
             margins[c] = _margin(V, i, W[c], k)
-            total += _row_loss(kind, margins[c], _target(y, c, ova, low, high))
+            total += _score_loss(kind, margins[c], _target(y, c, ova, low, high), high)
         if ova:
             confusion[int(y), ova_class(margins)] += 1
         elif kind != SQUARED:
