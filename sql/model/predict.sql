@@ -187,7 +187,7 @@ BEGIN
     WHEN 'isnull' THEN
         RETURN '(' || db4ai._expr_sql(v_args, p_args, p_oids, p_output) || ' IS NULL)';
     WHEN 'f' THEN
-        IF (p_node ->> 'f') IN ('exp', 'ln', 'sqrt', 'cos', 'sin', 'abs', 'trunc', 'floor', 'ceil', 'sign',
+        IF (p_node ->> 'f') IN ('exp', 'ln', 'sqrt', 'cos', 'sin', 'tanh', 'abs', 'trunc', 'floor', 'ceil', 'sign',
                                 'power', 'greatest', 'least') THEN
             RETURN format('%s(%s)', p_node ->> 'f', array_to_string(v_sub, ', '));
         END IF;

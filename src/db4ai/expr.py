@@ -44,7 +44,7 @@ from typing import Any, Union
 Node = Union[float, int, dict[str, Any]]
 
 #: SQL functions the printer accepts in ``{"f": ...}``.
-FUNCTIONS = frozenset({"exp", "ln", "sqrt", "cos", "sin", "abs", "trunc", "floor", "ceil", "sign", "power",
+FUNCTIONS = frozenset({"exp", "ln", "sqrt", "cos", "sin", "tanh", "abs", "trunc", "floor", "ceil", "sign", "power",
                        "greatest", "least"})
 #: Types the printer accepts in casts, typed NULLs and ``returns``.
 TYPES = frozenset({"float4", "float8", "numeric", "int2", "int4", "int8", "boolean", "text", "float8[]"})

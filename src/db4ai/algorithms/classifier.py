@@ -8,10 +8,11 @@ A binary model decides from its margin ``m = x·w`` (bias last):
   (logregr.cpp; at m = 0 the sigmoid is exactly 0.5: the second class);
 * svm: ``m <= 0`` → the first class, else the second (svm.cpp; at m = 0: the first class).
 
-The PREDICT BY expression computes exactly that in SQL. PostgreSQL's ``exp`` raises an error where
-C returns 0 or infinity, so the sigmoid sees the margin clamped to [−700, 700], which decides the
-same (NaN margins clamp to 700, the second class, as NaN does in C). Classes come back in the
-TARGET's type (int2 as int4, openGauss's db4ai_predict_by_int32), a NULL input gives NULL.
+The PREDICT BY expression computes that in SQL. PostgreSQL's ``exp`` raises an error where C
+returns 0 or infinity, so the logistic sigmoid is taken of ``tanh(m)`` instead of m: it has m's
+sign, stays within [−1, 1], equals m near 0 (so m = 0 and the margins whose sigmoid still rounds
+to 0.5 decide as in C) and keeps NULL and NaN (NaN: the second class, as in C). Classes come back
+in the TARGET's type (int2 as int4, openGauss's db4ai_predict_by_int32); a NULL input gives NULL.
 
 Scores describe the stored weights over all processed rows (DESIGN §3 item 5): binary models use
 openGauss's formulas (positive = the second class; precision, recall, f1 omitted when undefined);
@@ -201,8 +202,8 @@ def positive_node(binary: Binary, margin: expr.Node) -> expr.Node:
     """True when the binary model predicts its second class (see the module docstring)."""
     if binary.loss == kernels.HINGE:
         return expr.cmp(">", margin, expr.num(0.0))
-    clamped = expr.fn("least", expr.fn("greatest", margin, expr.num(-700.0)), expr.num(700.0))
-    sigmoid = expr.div(expr.num(1.0), expr.add(expr.num(1.0), expr.fn("exp", expr.neg(clamped))))
+    bounded = expr.fn("tanh", margin)  # same sign, |.| <= 1, equal to the margin near 0, NULL stays NULL
+    sigmoid = expr.div(expr.num(1.0), expr.add(expr.num(1.0), expr.fn("exp", expr.neg(bounded))))
     return expr.cmp(">=", sigmoid, expr.num(0.5))
 
 
