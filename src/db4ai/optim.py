@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -204,9 +205,17 @@ def train(
     """Run openGauss's loop; ``start`` is when training began (for ``max_seconds``)."""
     start = clock() if start is None else start
     rng = Rand48(seed)
-    n_batches = len(objective.sizes)
     kept = np.zeros(objective.weight_shape)  # W: the model weights
     w = kept.copy()  # the optimizer's weights
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="db4ai-test") as pool:
+        return _loop(objective, optimizer, pool, rng, kept, w, max_iterations, tolerance, max_seconds, start,
+                     on_pass, clock)
+
+
+def _loop(objective: Objective, optimizer: Optimizer, pool: ThreadPoolExecutor, rng: Rand48, kept: np.ndarray,
+          w: np.ndarray, max_iterations: int, tolerance: float, max_seconds: int, start: float,
+          on_pass: Callable[[PassRecord], None] | None, clock: Callable[[], float]) -> TrainResult:
+    n_batches = len(objective.sizes)
     prev_loss = DBL_MAX
     iterations = 0
     passes: list[PassRecord] = []
@@ -215,9 +224,15 @@ def train(
         rate = optimizer.learning_rate
         order = np.arange(n_batches) if it == 0 else batch_order(rng, n_batches)
         total = 0.0
-        if it > 0:  # each batch is tested with W before it trains; W does not change within a pass
-            total = _float_total(objective.batch_losses(kept), order)
-        w = objective.train_pass(order, w, optimizer, it == 0)
+        if it == 0:
+            w = objective.train_pass(order, w, optimizer, True)
+        else:
+            # Each batch is tested with W before it trains; W does not change within a pass, so the
+            # tests run alongside the training (the compiled loops release the GIL), then their
+            # losses are added in the order openGauss visits the batches.
+            tested = pool.submit(objective.batch_losses, kept)
+            w = objective.train_pass(order, w, optimizer, False)
+            total = _float_total(tested.result(), order)
         optimizer.end_pass()
         stop: str | None = None
         if it > 0 and abs(prev_loss - total) < tolerance:

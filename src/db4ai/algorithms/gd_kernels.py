@@ -52,16 +52,24 @@ def _target(y: float, c: int, ova: bool, low: float, high: float) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _cross_entropy(p: float, t: float) -> float:
+    """logreg_test's ``−(log(p)·t) − (1−t)·log(1−p)`` for one row. For the usual targets 0 and 1
+    it is the one logarithm that is not multiplied by 0, and NaN where openGauss's 0·(−inf) is."""
+    if t == 1.0:
+        return np.nan if p == 1.0 else -np.log(p)
+    if t == 0.0:
+        return np.nan if p == 0.0 else -np.log(1.0 - p)
+    return -(np.log(p) * t) - (1.0 - t) * np.log(1.0 - p)
+
+
+@njit(cache=True, nogil=True)
 def _row_loss(kind: int, m: float, t: float) -> float:
     """One row's share of openGauss's test loss (before dividing by the batch's rows)."""
     if kind == SQUARED:
         e = m - t
         return e * e
     if kind == LOGISTIC:
-        p = 1.0 / (1.0 + np.exp(-m))
-        cost1 = np.log(p) * t
-        cost2 = (1.0 - t) * np.log(1.0 - p)
-        return -cost1 - cost2
+        return _cross_entropy(1.0 / (1.0 + np.exp(-m)), t)
     d = 1.0 - m * t
     return 0.0 if d < 0.0 else d  # matrix_positive: NaN stays NaN
 
@@ -110,8 +118,14 @@ def batch_test(V: np.ndarray, starts: np.ndarray, ends: np.ndarray, W: np.ndarra
             for i in range(starts[b], ends[b]):
                 m = _margin(V, i, W[c], k)
                 t = _target(V[i, 0], c, ova, low, high)
-                s += _row_loss(kind, m, t)
-                if kind != SQUARED and not ova and _positive(kind, m, True) == (t == high):
+                if kind == LOGISTIC:
+                    p = 1.0 / (1.0 + np.exp(-m))
+                    s += _cross_entropy(p, t)
+                    positive = not (p < 0.5)
+                else:
+                    s += _row_loss(kind, m, t)
+                    positive = not (m < FLT_MIN)
+                if kind != SQUARED and not ova and positive == (t == high):
                     correct += 1
             if kind == SQUARED:
                 total += s / n / 2.0
