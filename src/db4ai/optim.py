@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from numba import njit
 
 DBL_MAX = 1.7976931348623157e308
 
@@ -76,11 +75,6 @@ class Scales:
 
 # -- random batch order ------------------------------------------------------------------------
 
-_A = np.uint64(0x5DEECE66D)
-_C = np.uint64(0xB)
-_MASK = np.uint64((1 << 48) - 1)
-
-
 class Rand48:
     """glibc's ``srand48_r`` / ``lrand48_r``: X ← (0x5DEECE66D·X + 0xB) mod 2⁴⁸, result X >> 17.
 
@@ -97,27 +91,12 @@ class Rand48:
         return x >> 17
 
 
-@njit(cache=True, nogil=True)
-def _batch_order(state: np.ndarray, n_batches: int) -> np.ndarray:
-    slots = np.arange(n_batches)
-    order = np.empty(n_batches, dtype=np.int64)
-    x = state[0]
-    remaining = n_batches
-    for p in range(n_batches):
-        x = (_A * x + _C) & _MASK
-        k = np.int64(x >> np.uint64(17)) % remaining
-        order[p] = slots[k]
-        remaining -= 1
-        if k < remaining:
-            slots[k] = slots[remaining]
-    state[0] = x
-    return order
-
-
 def batch_order(rng: Rand48, n_batches: int) -> np.ndarray:
     """One pass's batch order as openGauss's shuffle cache draws it (one draw per batch): batch
     ``lrand48_r() % remaining`` is next, and the last remaining batch moves into its slot."""
-    return _batch_order(rng.state, n_batches)
+    from .algorithms import gd_kernels  # compiled; loaded when training starts
+
+    return gd_kernels.batch_order(rng.state, n_batches)
 
 
 # -- optimizers ----------------------------------------------------------------------------------
@@ -181,15 +160,6 @@ class TrainResult:
     stop: str
 
 
-@njit(cache=True, nogil=True)
-def _float_total(tested: np.ndarray, order: np.ndarray) -> float:
-    """The batch losses added in visiting order into a C float (openGauss's ``float loss``)."""
-    loss = np.float32(0.0)
-    for b in order:
-        loss = np.float32(np.float64(loss) + tested[b])
-    return float(loss)
-
-
 def train(
     objective: Objective,
     optimizer: Optimizer,
@@ -215,6 +185,8 @@ def train(
 def _loop(objective: Objective, optimizer: Optimizer, pool: ThreadPoolExecutor, rng: Rand48, kept: np.ndarray,
           w: np.ndarray, max_iterations: int, tolerance: float, max_seconds: int, start: float,
           on_pass: Callable[[PassRecord], None] | None, clock: Callable[[], float]) -> TrainResult:
+    from .algorithms.gd_kernels import float_total
+
     n_batches = len(objective.sizes)
     prev_loss = DBL_MAX
     iterations = 0
@@ -232,7 +204,7 @@ def _loop(objective: Objective, optimizer: Optimizer, pool: ThreadPoolExecutor, 
             # losses are added in the order openGauss visits the batches.
             tested = pool.submit(objective.batch_losses, kept)
             w = objective.train_pass(order, w, optimizer, False)
-            total = _float_total(tested.result(), order)
+            total = float_total(tested.result(), order)
         optimizer.end_pass()
         stop: str | None = None
         if it > 0 and abs(prev_loss - total) < tolerance:

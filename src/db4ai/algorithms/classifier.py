@@ -33,7 +33,6 @@ import numpy as np
 from .. import expr
 from ..errors import DataError
 from . import gd, random_features
-from . import gd_kernels as kernels
 from .base import Signature, Trained, TrainingData
 from .hyperparameters import float8_text
 
@@ -49,13 +48,13 @@ class Binary:
     """A binary model kind: its loss and the two class values its targets take."""
 
     name: str
-    loss: int  # gd_kernels.LOGISTIC | gd_kernels.HINGE
+    loss: int  # gd.LOGISTIC | gd.HINGE
     low: float
     high: float
 
 
-LOGISTIC = Binary("logistic_regression", kernels.LOGISTIC, 0.0, 1.0)
-SVM = Binary("svm_classification", kernels.HINGE, -1.0, 1.0)
+LOGISTIC = Binary("logistic_regression", gd.LOGISTIC, 0.0, 1.0)
+SVM = Binary("svm_classification", gd.HINGE, -1.0, 1.0)
 BINARY_KINDS = {b.name: b for b in (LOGISTIC, SVM)}
 
 
@@ -200,7 +199,7 @@ def margin_nodes(weights: np.ndarray, signature: Signature, kernel: random_featu
 
 def positive_node(binary: Binary, margin: expr.Node) -> expr.Node:
     """True when the binary model predicts its second class (see the module docstring)."""
-    if binary.loss == kernels.HINGE:
+    if binary.loss == gd.HINGE:
         return expr.cmp(">", margin, expr.num(0.0))
     bounded = expr.fn("tanh", margin)  # same sign, |.| <= 1, equal to the margin near 0, NULL stays NULL
     sigmoid = expr.div(expr.num(1.0), expr.add(expr.num(1.0), expr.fn("exp", expr.neg(bounded))))

@@ -18,14 +18,20 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from ..errors import DataError
 from ..optim import PassRecord, Scales, TrainResult, make_optimizer, train, verbose_line
-from . import gd_kernels as kernels
 from .base import TrainingData
+
+if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
+
+#: Loss kinds the compiled loops know.
+SQUARED, LOGISTIC, HINGE = 0, 1, 2  # linear, logistic, svm
+FLT_MIN = 1.1754943508222875e-38  # C's FLT_MIN: svm's test threshold (svmc_test)
 
 #: Bytes of rows :class:`RowBatches` keeps in memory before spilling them to a temporary file.
 ROW_MEMORY_LIMIT = 1 << 30
@@ -33,6 +39,14 @@ ROW_MEMORY_LIMIT = 1 << 30
 #: Rows handled per vectorised step: keeps temporaries small (allocating large fresh arrays costs
 #: more than the arithmetic on them).
 BLOCK_ROWS = 32768
+
+
+def kernels() -> "ModuleType":
+    """The compiled loops (:mod:`db4ai.algorithms.gd_kernels`), loaded when a training needs them:
+    numba and LLVM take about a second and 140 MB to load, which nothing but training should pay."""
+    from . import gd_kernels
+
+    return gd_kernels
 
 
 class BatchStore(Protocol):
@@ -100,7 +114,7 @@ def batch_ends(rows: int, batch_size: int) -> np.ndarray:
 class Loss:
     """One of the family's losses, as the compiled loops know them.
 
-    ``kind``: :data:`~db4ai.algorithms.gd_kernels.SQUARED` (linear), ``LOGISTIC`` or ``HINGE``
+    ``kind``: :data:`SQUARED` (linear), :data:`LOGISTIC` or :data:`HINGE`
     (svm, gradient scaled by ``2·lam``). ``low``/``high``: the binary model's class values (logistic
     0/1, svm −1/+1). ``models`` > 0: one-vs-all with that many binary models, the target column
     holding the class number.
@@ -188,14 +202,14 @@ class RowBatches:
     def batch_losses(self, w: np.ndarray) -> np.ndarray:
         loss = self.loss
         out = np.empty(len(self.sizes))
-        correct = kernels.batch_test(self._V, self._starts, self._ends, self._matrix(w), loss.kind, loss.models > 0,
+        correct = kernels().batch_test(self._V, self._starts, self._ends, self._matrix(w), loss.kind, loss.models > 0,
                                      loss.low, loss.high, out)
         self.accuracy = None if correct < 0 else correct / max(self._rows, 1)
         return out
 
     def train_pass(self, order: np.ndarray, w: np.ndarray, optimizer, first: bool) -> np.ndarray:  # noqa: ANN001
         loss = self.loss
-        kernels.train_rows(self._V, self._starts, self._ends, order, self._matrix(w), loss.kind, loss.lam,
+        kernels().train_rows(self._V, self._starts, self._ends, order, self._matrix(w), loss.kind, loss.lam,
                            loss.models > 0, loss.low, loss.high, optimizer.kind, optimizer.learning_rate, first,
                            optimizer.scale, optimizer.scale_rate)
         return w
@@ -206,7 +220,7 @@ class RowBatches:
         loss = self.loss
         size = max(loss.models, 2)
         confusion = np.zeros((size, size), dtype=np.int64)
-        total = kernels.stored_scores(self._V, self._matrix(w), loss.kind, loss.models > 0, loss.low, loss.high,
+        total = kernels().stored_scores(self._V, self._matrix(w), loss.kind, loss.models > 0, loss.low, loss.high,
                                       confusion)
         return total, confusion
 
@@ -300,13 +314,18 @@ def run(data: TrainingData, objective: BatchStore) -> TrainResult:
 
 __all__ = [
     "BLOCK_ROWS",
+    "FLT_MIN",
+    "HINGE",
+    "LOGISTIC",
     "ROW_MEMORY_LIMIT",
+    "SQUARED",
     "BatchBuilder",
     "BatchStore",
     "Loss",
     "RowBatches",
     "ScaleTracker",
     "batch_ends",
+    "kernels",
     "read_batches",
     "run",
 ]

@@ -28,9 +28,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-SQUARED, LOGISTIC, HINGE = 0, 1, 2  # loss kinds: linear, logistic, svm
-GD, NGD = 0, 1  # optimizers
-FLT_MIN = 1.1754943508222875e-38  # C's FLT_MIN: svm's test threshold (svmc_test)
+from ..optim import GD, NGD
+from .gd import FLT_MIN, HINGE, LOGISTIC, SQUARED
+
+_RAND48_A = np.uint64(0x5DEECE66D)
+_RAND48_C = np.uint64(0xB)
+_RAND48_MASK = np.uint64((1 << 48) - 1)
 
 
 @njit(cache=True, nogil=True)
@@ -238,6 +241,76 @@ def train_gram(G: np.ndarray, h: np.ndarray, sizes: np.ndarray, order: np.ndarra
 
 
 @njit(cache=True, nogil=True)
+def batch_order(state: np.ndarray, n_batches: int) -> np.ndarray:
+    """One pass's batch order as openGauss's shuffle cache draws it: ``lrand48_r() % remaining``,
+    the last remaining batch moving into the drawn slot. ``state`` holds the 48-bit generator."""
+    slots = np.arange(n_batches)
+    order = np.empty(n_batches, dtype=np.int64)
+    x = state[0]
+    remaining = n_batches
+    for p in range(n_batches):
+        x = (_RAND48_A * x + _RAND48_C) & _RAND48_MASK
+        k = np.int64(x >> np.uint64(17)) % remaining
+        order[p] = slots[k]
+        remaining -= 1
+        if k < remaining:
+            slots[k] = slots[remaining]
+    state[0] = x
+    return order
+
+
+@njit(cache=True, nogil=True)
+def float_total(tested: np.ndarray, order: np.ndarray) -> float:
+    """The batch losses added in visiting order into a C float (openGauss's ``float loss``)."""
+    loss = np.float32(0.0)
+    for b in order:
+        loss = np.float32(np.float64(loss) + tested[b])
+    return float(loss)
+
+
+@njit(cache=True, nogil=True)
+def gaussian_features(x: np.ndarray, weights: np.ndarray, offsets: np.ndarray, scale: float) -> np.ndarray:
+    """``cos(x·W + b) · scale`` per row, x·W summed in openGauss's order (matrix_mult)."""
+    n, f = x.shape
+    d = len(offsets)
+    out = np.zeros((n, d))
+    for i in range(n):
+        z = out[i]
+        for cx in range(f):  # z[c] += x[cx]·W[cx, c] in cx order for every c
+            v = x[i, cx]
+            for c in range(d):
+                z[c] += v * weights[cx, c]
+        for c in range(d):
+            z[c] = np.cos(z[c] + offsets[c]) * scale
+    return out
+
+
+@njit(cache=True, nogil=True)
+def polynomial_features(x: np.ndarray, weights: np.ndarray, reps: np.ndarray, coefs: np.ndarray,
+                        scale: float) -> np.ndarray:
+    """Per component the product of its ``reps`` projections ``w·x``, times its coefficient, times
+    ``scale`` (matrix_transform_kernel_polynomial)."""
+    n, f = x.shape
+    dims = weights.shape[0]
+    out = np.empty((n, len(reps)))
+    projection = np.empty(dims)
+    for i in range(n):
+        for r in range(dims):
+            s = 0.0
+            for cx in range(f):
+                s += weights[r, cx] * x[i, cx]
+            projection[r] = s
+        at = 0
+        for c in range(len(reps)):
+            v = 1.0
+            for _ in range(reps[c]):
+                v *= projection[at]
+                at += 1
+            out[i, c] = (v * coefs[c]) * scale
+    return out
+
+
+@njit(cache=True, nogil=True)
 def sigmoid_float4(m: float) -> float:
     """openGauss's logistic score as multiclass compares it: ``(float4) 1/(1+exp(−m))``."""
     return float(np.float32(1.0 / (1.0 + np.exp(-m))))
@@ -301,7 +374,11 @@ __all__ = [
     "LOGISTIC",
     "NGD",
     "SQUARED",
+    "batch_order",
     "batch_test",
+    "float_total",
+    "gaussian_features",
+    "polynomial_features",
     "classify",
     "ova_class",
     "sigmoid_float4",

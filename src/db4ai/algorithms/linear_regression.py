@@ -28,7 +28,6 @@ import numpy as np
 from .. import expr
 from ..optim import NGD, Optimizer, Scales
 from . import gd, gd_input
-from . import gd_kernels as kernels
 from .base import Algorithm, Signature, TargetKind, Trained, TrainingData
 from .hyperparameters import GD_SUPERVISED
 
@@ -43,7 +42,7 @@ PREDICTION_TYPES = {16: "boolean", 21: "int4", 23: "int4", 20: "int8", 700: "flo
 
 
 #: ``(x·w − y)² / 2`` per row: gradient ``Xᵀ(Xw − y)`` (linregr.cpp).
-SQUARED = gd.Loss(kernels.SQUARED)
+SQUARED = gd.Loss(gd.SQUARED)
 
 
 class GramBatches:
@@ -116,7 +115,7 @@ class GramBatches:
         if first and optimizer.kind == NGD:
             self._ngd = self.scales()
         ngd = getattr(self, "_ngd", None) or Scales(np.empty((0, self.n_weights)), np.empty(0))
-        kernels.train_gram(self._G, self._h, self.sizes, order, w, optimizer.kind, optimizer.learning_rate, first,
+        gd.kernels().train_gram(self._G, self._h, self.sizes, order, w, optimizer.kind, optimizer.learning_rate, first,
                            ngd.s_end, ngd.n_end, optimizer.scale, optimizer.scale_rate)
         return w
 

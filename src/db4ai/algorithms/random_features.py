@@ -24,7 +24,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from .. import expr
 
@@ -112,7 +111,9 @@ class Gaussian:
         return math.sqrt(2.0 / self.components)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        return _gaussian(np.ascontiguousarray(x, dtype=np.float64), self.weights, self.offsets, self.scale)
+        from .gd_kernels import gaussian_features
+
+        return gaussian_features(np.ascontiguousarray(x, dtype=np.float64), self.weights, self.offsets, self.scale)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"kernel_weights": self.weights, "kernel_offsets": self.offsets}
@@ -161,8 +162,10 @@ class Polynomial:
         return math.sqrt(1.0 / self.components)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        return _polynomial(np.ascontiguousarray(x, dtype=np.float64), self.weights, self.reps.astype(np.int64),
-                           self.coefs, self.scale)
+        from .gd_kernels import polynomial_features
+
+        return polynomial_features(np.ascontiguousarray(x, dtype=np.float64), self.weights,
+                                   self.reps.astype(np.int64), self.coefs, self.scale)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"kernel_weights": self.weights, "kernel_reps": self.reps, "kernel_coefs": self.coefs}
@@ -205,44 +208,6 @@ def load(arrays: dict[str, np.ndarray]) -> Kernel | None:
                           np.asarray(arrays["kernel_reps"], dtype=np.int32),
                           np.asarray(arrays["kernel_coefs"], dtype=np.float64))
     return None
-
-
-@njit(cache=True, nogil=True)
-def _gaussian(x: np.ndarray, weights: np.ndarray, offsets: np.ndarray, scale: float) -> np.ndarray:
-    n, f = x.shape
-    d = len(offsets)
-    out = np.zeros((n, d))
-    for i in range(n):
-        z = out[i]
-        for cx in range(f):  # z[c] += x[cx]·W[cx, c] in cx order for every c (matrix_mult)
-            v = x[i, cx]
-            for c in range(d):
-                z[c] += v * weights[cx, c]
-        for c in range(d):
-            z[c] = np.cos(z[c] + offsets[c]) * scale
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _polynomial(x: np.ndarray, weights: np.ndarray, reps: np.ndarray, coefs: np.ndarray, scale: float) -> np.ndarray:
-    n, f = x.shape
-    dims = weights.shape[0]
-    out = np.empty((n, len(reps)))
-    projection = np.empty(dims)
-    for i in range(n):
-        for r in range(dims):
-            s = 0.0
-            for cx in range(f):
-                s += weights[r, cx] * x[i, cx]
-            projection[r] = s
-        at = 0
-        for c in range(len(reps)):
-            v = 1.0
-            for _ in range(reps[c]):
-                v *= projection[at]
-                at += 1
-            out[i, c] = (v * coefs[c]) * scale
-    return out
 
 
 __all__ = ["Drand48", "Gaussian", "Kernel", "Polynomial", "load", "maclaurin_coefficients"]
