@@ -23,10 +23,9 @@ import psycopg
 from psycopg import sql
 
 import db4ai
+from benchmarks._harness import BenchContext, Measurement
 from db4ai import models, warehouse
 from db4ai.dialect import parse_script
-
-from benchmarks._harness import BenchContext, Measurement
 
 GROUP = "classify"
 TABLE = "bench_classify"
@@ -118,7 +117,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
                          f"WITH max_iterations = 10, batch_size = 1000, tolerance = 1e-12, seed = 1{extra}")
             if query is None:
                 query = models.training_query(plain, parse_script(statement)[0])
-                t_read = ctx.best_of(lambda: _adbc(ctx.dsn, query))
+                t_read = ctx.best_of(lambda q=query: _adbc(ctx.dsn, q))
                 out.append(Measurement(GROUP, ADBC, t_read, extra={"rows": ctx.rows, "features": N_FEATURES}))
 
             def create(statement: str = statement, model: str = model) -> None:
@@ -131,7 +130,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
                     "SELECT iterations, trainingscoresvalue FROM db4ai.gs_model_warehouse WHERE modelname = %s",
                     (model,)).fetchone()
                 hand_name = f"pandas.read_sql + SGDClassifier {name} (10 epochs)"
-                t_hand = ctx.best_of(lambda: _by_hand(ctx.dsn, query, loss, kernel))
+                t_hand = ctx.best_of(lambda q=query, lo=loss, ke=kernel: _by_hand(ctx.dsn, q, lo, ke))
                 out += [
                     Measurement(GROUP, hand_name, t_hand),
                     Measurement(GROUP, f"CREATE MODEL {name} vs read", t_create, reference=ADBC, goal=1.5,

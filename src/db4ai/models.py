@@ -357,7 +357,7 @@ def drop_model(conn: psycopg.Connection, name: str, *, if_exists: bool = False) 
     warehouse.drop(conn, name, if_exists=if_exists)
 
 
-def evaluate_call(model: str, relation: str) -> tuple[sql.Composable, list[str]]:
+def evaluate_call(model: str, relation: str) -> tuple[sql.SQL, list[str]]:
     """EVALUATE MODEL ``model`` FROM ``relation``: the db4ai.evaluate_model call and its parameters
     (the metrics are computed in PostgreSQL; see sql/model/evaluate.sql)."""
     warehouse.check_name(model)

@@ -19,7 +19,6 @@ from db4ai import models, warehouse
 from db4ai.algorithms import classifier, gd_kernels, random_features
 from db4ai.dialect import parse_script
 from db4ai.errors import DataError, FeatureError, InvalidParameter
-
 from tests.models.conftest import houses
 from tests.models.reference import train_classifier_reference
 
@@ -112,7 +111,13 @@ def numpy_margins(X, weights):
 
 
 def test_binary_scores_describe_the_stored_weights(mdb):
-    from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        log_loss,
+        precision_score,
+        recall_score,
+    )
 
     X, c = blobs(mdb, n=500, classes=2, seed=11)
     models.create_model(mdb, cm("CREATE MODEL lr USING logistic_regression FEATURES x1, x2, x3 TARGET label FROM pts "
@@ -512,7 +517,7 @@ def test_multiclass_verbose_accuracy_is_minus_one_as_in_opengauss(mdb):
 
 
 def test_generated_function_predicts_from_plain_sql(shim, db_dsn):
-    X, c = blobs(shim, n=200, classes=3, seed=9)
+    _, c = blobs(shim, n=200, classes=3, seed=9)
     shim.execute("CREATE MODEL mc USING multiclass FEATURES x1, x2, x3 TARGET label FROM pts WITH seed = 5")
     shim.execute("CREATE MODEL lg USING logistic_regression FEATURES x1, x2 TARGET yes FROM pts WITH seed = 5")
     through_shim = shim.execute("SELECT PREDICT BY mc (FEATURES x1, x2, x3), PREDICT BY lg (FEATURES x1, x2) "

@@ -11,7 +11,6 @@ from sklearn import metrics
 import db4ai
 from db4ai import models
 from db4ai.errors import FeatureError, ObjectNotFound
-
 from tests.models.conftest import houses
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 import db4ai
-
 from tests.models.conftest import houses
 
 DATA = Path(__file__).parent / "data"

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 import numpy as np
 
 from ..errors import DataError
-from ..optim import PassRecord, Scales, TrainResult, make_optimizer, train, verbose_line
+from ..optim import Optimizer, PassRecord, Scales, TrainResult, make_optimizer, train, verbose_line
 from .base import TrainingData
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -130,10 +130,10 @@ class Loss:
 class RowBatches:
     """The rows themselves, batched in scan order, trained by the compiled loops for a :class:`Loss`.
 
-    Rows are kept as one float64 array ``[y, x1..xk]``; past ``memory_limit`` bytes they go to an
-    unnamed temporary file that is memory-mapped, so the operating system pages them in per pass
-    instead of the process holding them all. Chunks are copied into the final array one at a
-    time, so building it never holds the rows twice.
+    Rows are kept as float64 ``[y, x1..xk]`` in the blocks they arrive in (each holds whole
+    batches, as :class:`BatchBuilder` hands them over), so they are never copied into one array;
+    past ``memory_limit`` bytes they go to an unnamed temporary file that is memory-mapped, so the
+    operating system pages them in per pass instead of the process holding them all.
     """
 
     def __init__(self, n_features: int, loss: Loss, *, memory_limit: int = ROW_MEMORY_LIMIT):
@@ -159,8 +159,10 @@ class RowBatches:
     def add(self, values: np.ndarray, batch_size: int) -> None:
         self._batch_size = batch_size
         values = np.ascontiguousarray(values, dtype=np.float64)
+        if not values.flags.writeable:  # the compiled loops take one array type
+            values = values.copy()
         if self._file is None and self._bytes + values.nbytes > self._limit:
-            self._file = tempfile.TemporaryFile(prefix="db4ai-rows-")
+            self._file = tempfile.TemporaryFile(prefix="db4ai-rows-")  # noqa: SIM115 (lives as long as the store)
             for part in self._parts:
                 part.tofile(self._file)
             self._parts = []
@@ -173,28 +175,31 @@ class RowBatches:
 
     def finish(self) -> "RowBatches":
         width = self._k + 1
+        bs = self._batch_size
         if self._file is not None:
             self._file.flush()
-            self._V: np.ndarray = np.memmap(self._file, dtype=np.float64, mode="r+", shape=(self._rows, width))
+            parts = [np.asarray(np.memmap(self._file, dtype=np.float64, mode="r+", shape=(self._rows, width)))]
+        elif any(len(p) % bs for p in self._parts[:-1]):  # a batch across blocks (not from BatchBuilder)
+            parts = [np.concatenate(self._parts)] if self._parts else []
         else:
-            self._V = np.empty((self._rows, width))
-            at = 0
-            self._parts.reverse()
-            while self._parts:  # free each chunk as soon as it is copied
-                part = self._parts.pop()
-                self._V[at : at + len(part)] = part
-                at += len(part)
+            parts = self._parts
         del self._parts
-        n = self._rows
-        self._starts = np.arange(0, n, self._batch_size, dtype=np.int64)
-        self._ends = np.minimum(self._starts + self._batch_size, n)
+        counts = [-(-len(p) // bs) for p in parts]
+        self._part = np.repeat(np.arange(len(parts), dtype=np.int64), counts)
+        self._starts = np.concatenate([np.arange(0, len(p), bs, dtype=np.int64) for p in parts]) if parts \
+            else np.empty(0, dtype=np.int64)
+        lengths = np.repeat(np.array([len(p) for p in parts], dtype=np.int64), counts)
+        self._ends = np.minimum(self._starts + bs, lengths)
         self.sizes = (self._ends - self._starts).astype(np.int64)
+        self._blocks = kernels().blocks(parts) if parts else None
+        self._parts_kept = parts
         return self
 
     @property
     def values(self) -> np.ndarray:
-        """All rows ``[y, x]`` in scan order (memory-mapped when spilled)."""
-        return self._V
+        """All rows ``[y, x]`` in scan order, as one array (a copy when they are in several blocks)."""
+        parts = self._parts_kept
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _matrix(self, w: np.ndarray) -> np.ndarray:
         return w.reshape(-1, self.n_weights)
@@ -202,16 +207,16 @@ class RowBatches:
     def batch_losses(self, w: np.ndarray) -> np.ndarray:
         loss = self.loss
         out = np.empty(len(self.sizes))
-        correct = kernels().batch_test(self._V, self._starts, self._ends, self._matrix(w), loss.kind, loss.models > 0,
-                                     loss.low, loss.high, out)
+        correct = kernels().batch_test(self._blocks, self._part, self._starts, self._ends, self._matrix(w), loss.kind,
+                                       loss.models > 0, loss.low, loss.high, out)
         self.accuracy = None if correct < 0 else correct / max(self._rows, 1)
         return out
 
-    def train_pass(self, order: np.ndarray, w: np.ndarray, optimizer, first: bool) -> np.ndarray:  # noqa: ANN001
+    def train_pass(self, order: np.ndarray, w: np.ndarray, optimizer: Optimizer, first: bool) -> np.ndarray:
         loss = self.loss
-        kernels().train_rows(self._V, self._starts, self._ends, order, self._matrix(w), loss.kind, loss.lam,
-                           loss.models > 0, loss.low, loss.high, optimizer.kind, optimizer.learning_rate, first,
-                           optimizer.scale, optimizer.scale_rate)
+        kernels().train_rows(self._blocks, self._part, self._starts, self._ends, order, self._matrix(w), loss.kind,
+                             loss.lam, loss.models > 0, loss.low, loss.high, optimizer.kind, optimizer.learning_rate,
+                             first, optimizer.scale, optimizer.scale_rate)
         return w
 
     def scores(self, w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -220,8 +225,8 @@ class RowBatches:
         loss = self.loss
         size = max(loss.models, 2)
         confusion = np.zeros((size, size), dtype=np.int64)
-        total = kernels().stored_scores(self._V, self._matrix(w), loss.kind, loss.models > 0, loss.low, loss.high,
-                                      confusion)
+        total = kernels().stored_scores(self._blocks, self._matrix(w), loss.kind, loss.models > 0, loss.low,
+                                        loss.high, confusion)
         return total, confusion
 
 

@@ -14,7 +14,8 @@ with logistic regression's sigmoid rounded to a C float and the first of equal s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import classifier, gd, gd_input
 from .base import Algorithm, TargetKind, Trained, TrainingData
@@ -27,7 +28,7 @@ NAME = "multiclass"
 HYPERPARAMETERS = MULTICLASS
 
 
-def _binary(hp) -> classifier.Binary:  # noqa: ANN001
+def _binary(hp: Mapping[str, Any]) -> classifier.Binary:
     return classifier.BINARY_KINDS[str(hp["classifier"])]
 
 

@@ -121,7 +121,8 @@ class Gaussian:
     def nodes(self, inputs: list[expr.Node]) -> list[expr.Node]:
         """Each random feature as an expression over the inputs, summed as matrix_mult does."""
         scale = expr.num(self.scale)
-        return [expr.mul(expr.fn("cos", expr.dot(inputs, self.weights[:, c], float(self.offsets[c]))), scale)
+        return [expr.mul(expr.fn("cos", expr.dot(inputs, [float(v) for v in self.weights[:, c]],
+                                                   float(self.offsets[c]))), scale)
                 for c in range(self.components)]
 
 
