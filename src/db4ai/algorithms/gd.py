@@ -130,10 +130,11 @@ class Loss:
 class RowBatches:
     """The rows themselves, batched in scan order, trained by the compiled loops for a :class:`Loss`.
 
-    Rows are kept as float64 ``[y, x1..xk]`` in the blocks they arrive in (each holds whole
-    batches, as :class:`BatchBuilder` hands them over), so they are never copied into one array;
-    past ``memory_limit`` bytes they go to an unnamed temporary file that is memory-mapped, so the
-    operating system pages them in per pass instead of the process holding them all.
+    Rows are written once, in scan order, into one float64 array ``[y, x1..xk]`` reserved at
+    ``memory_limit`` bytes: the operating system backs only the pages rows are written to, so the
+    reservation costs nothing and the rows are never copied into a bigger array. Past the limit
+    they go to an unnamed temporary file that is memory-mapped, so the operating system pages them
+    in per pass instead of the process holding them all.
     """
 
     def __init__(self, n_features: int, loss: Loss, *, memory_limit: int = ROW_MEMORY_LIMIT):
@@ -141,10 +142,8 @@ class RowBatches:
         self.loss = loss
         self.accuracy: float | None = None  # of the weights last tested (openGauss's verbose accuracy)
         self._k = n_features
-        self._parts: list[np.ndarray] = []
-        self._bytes = 0
+        self._buffer = _reserve(memory_limit // (8 * (n_features + 1)), n_features + 1)
         self._rows = 0
-        self._limit = memory_limit
         self._file: IO[bytes] | None = None
         self._batch_size = 1
 
@@ -158,48 +157,36 @@ class RowBatches:
 
     def add(self, values: np.ndarray, batch_size: int) -> None:
         self._batch_size = batch_size
-        values = np.ascontiguousarray(values, dtype=np.float64)
-        if not values.flags.writeable:  # the compiled loops take one array type
-            values = values.copy()
-        if self._file is None and self._bytes + values.nbytes > self._limit:
+        rows = self._rows + len(values)
+        if self._file is None and rows > len(self._buffer):
             self._file = tempfile.TemporaryFile(prefix="db4ai-rows-")  # noqa: SIM115 (lives as long as the store)
-            for part in self._parts:
-                part.tofile(self._file)
-            self._parts = []
+            self._buffer[: self._rows].tofile(self._file)
+            self._buffer = np.empty((0, self._k + 1))
         if self._file is not None:
-            values.tofile(self._file)
+            np.ascontiguousarray(values, dtype=np.float64).tofile(self._file)
         else:
-            self._parts.append(values)
-            self._bytes += values.nbytes
-        self._rows += len(values)
+            self._buffer[self._rows : rows] = values
+        self._rows = rows
 
     def finish(self) -> "RowBatches":
         width = self._k + 1
-        bs = self._batch_size
         if self._file is not None:
             self._file.flush()
-            parts = [np.asarray(np.memmap(self._file, dtype=np.float64, mode="r+", shape=(self._rows, width)))]
-        elif any(len(p) % bs for p in self._parts[:-1]):  # a batch across blocks (not from BatchBuilder)
-            parts = [np.concatenate(self._parts)] if self._parts else []
+            self._V: np.ndarray = np.asarray(np.memmap(self._file, dtype=np.float64, mode="r+",
+                                                       shape=(self._rows, width)))
         else:
-            parts = self._parts
-        del self._parts
-        counts = [-(-len(p) // bs) for p in parts]
-        self._part = np.repeat(np.arange(len(parts), dtype=np.int64), counts)
-        self._starts = np.concatenate([np.arange(0, len(p), bs, dtype=np.int64) for p in parts]) if parts \
-            else np.empty(0, dtype=np.int64)
-        lengths = np.repeat(np.array([len(p) for p in parts], dtype=np.int64), counts)
-        self._ends = np.minimum(self._starts + bs, lengths)
+            self._V = self._buffer[: self._rows]
+        del self._buffer
+        n = self._rows
+        self._starts = np.arange(0, n, self._batch_size, dtype=np.int64)
+        self._ends = np.minimum(self._starts + self._batch_size, n)
         self.sizes = (self._ends - self._starts).astype(np.int64)
-        self._blocks = kernels().blocks(parts) if parts else None
-        self._parts_kept = parts
         return self
 
     @property
     def values(self) -> np.ndarray:
-        """All rows ``[y, x]`` in scan order, as one array (a copy when they are in several blocks)."""
-        parts = self._parts_kept
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        """All rows ``[y, x]`` in scan order (memory-mapped when spilled)."""
+        return self._V
 
     def _matrix(self, w: np.ndarray) -> np.ndarray:
         return w.reshape(-1, self.n_weights)
@@ -207,14 +194,14 @@ class RowBatches:
     def batch_losses(self, w: np.ndarray) -> np.ndarray:
         loss = self.loss
         out = np.empty(len(self.sizes))
-        correct = kernels().batch_test(self._blocks, self._part, self._starts, self._ends, self._matrix(w), loss.kind,
-                                       loss.models > 0, loss.low, loss.high, out)
+        correct = kernels().batch_test(self._V, self._starts, self._ends, self._matrix(w), loss.kind, loss.models > 0,
+                                       loss.low, loss.high, out)
         self.accuracy = None if correct < 0 else correct / max(self._rows, 1)
         return out
 
     def train_pass(self, order: np.ndarray, w: np.ndarray, optimizer: Optimizer, first: bool) -> np.ndarray:
         loss = self.loss
-        kernels().train_rows(self._blocks, self._part, self._starts, self._ends, order, self._matrix(w), loss.kind,
+        kernels().train_rows(self._V, self._starts, self._ends, order, self._matrix(w), loss.kind,
                              loss.lam, loss.models > 0, loss.low, loss.high, optimizer.kind, optimizer.learning_rate,
                              first, optimizer.scale, optimizer.scale_rate)
         return w
@@ -225,9 +212,22 @@ class RowBatches:
         loss = self.loss
         size = max(loss.models, 2)
         confusion = np.zeros((size, size), dtype=np.int64)
-        total = kernels().stored_scores(self._blocks, self._matrix(w), loss.kind, loss.models > 0, loss.low,
+        total = kernels().stored_scores(self._V, self._matrix(w), loss.kind, loss.models > 0, loss.low,
                                         loss.high, confusion)
         return total, confusion
+
+
+def _reserve(rows: int, width: int) -> np.ndarray:
+    """An uninitialised (rows, width) float64 array. A large one is a fresh mapping whose pages the
+    operating system provides when first written; where it cannot be reserved (a strict
+    overcommit policy), a smaller one is (rows then spill to a file sooner)."""
+    while True:
+        try:
+            return np.empty((max(rows, 0), width))
+        except MemoryError:
+            if rows < 1024:
+                raise
+            rows //= 2
 
 
 class BatchBuilder:

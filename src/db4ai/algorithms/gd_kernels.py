@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from numba.typed import List
 
 from ..optim import GD, NGD
 from .gd import FLT_MIN, HINGE, LOGISTIC, SQUARED
@@ -106,25 +105,15 @@ def _positive(kind: int, m: float, strict: bool) -> bool:
     return not (m <= 0.0)
 
 
-def blocks(parts: list[np.ndarray]) -> "List":
-    """The row blocks as the compiled loops take them (a numba typed list of 2-D arrays)."""
-    out = List()
-    for part in parts:
-        out.append(part)
-    return out
-
-
 @njit(cache=True, nogil=True)
-def batch_test(blocks: "List", part: np.ndarray, starts: np.ndarray, ends: np.ndarray, W: np.ndarray, kind: int,
-               ova: bool, low: float, high: float, losses: np.ndarray) -> int:
+def batch_test(V: np.ndarray, starts: np.ndarray, ends: np.ndarray, W: np.ndarray, kind: int, ova: bool,
+               low: float, high: float, losses: np.ndarray) -> int:
     """openGauss's test of every batch with the frozen weights ``W``: fills ``losses`` (per batch,
     summed over the class models for one-vs-all) and returns the rows classified right by a binary
-    model under openGauss's test rule (−1 for regression and one-vs-all, which keep no counts).
-    Batch ``b`` is rows ``starts[b]:ends[b]`` of ``blocks[part[b]]``."""
+    model under openGauss's test rule (−1 for regression and one-vs-all, which keep no counts)."""
+    k = V.shape[1] - 1
     correct = 0
     for b in range(len(starts)):
-        V = blocks[part[b]]
-        k = V.shape[1] - 1
         n = ends[b] - starts[b]
         total = 0.0
         for c in range(W.shape[0]):
@@ -211,13 +200,12 @@ def _step(w: np.ndarray, g: np.ndarray, optimizer: int, rate: float, rows: int, 
 
 
 @njit(cache=True, nogil=True)
-def train_rows(blocks: "List", part: np.ndarray, starts: np.ndarray, ends: np.ndarray, order: np.ndarray,
-               W: np.ndarray, kind: int, lam: float, ova: bool, low: float, high: float, optimizer: int, rate: float,
+def train_rows(V: np.ndarray, starts: np.ndarray, ends: np.ndarray, order: np.ndarray, W: np.ndarray,
+               kind: int, lam: float, ova: bool, low: float, high: float, optimizer: int, rate: float,
                learn: bool, scale: np.ndarray, scale_rate: np.ndarray) -> None:
     """One pass of updates over the batches in ``order``, in place on ``W`` (and ngd's state)."""
     g = np.zeros(W.shape[1])
     for b in order:
-        V = blocks[part[b]]
         lo, hi = starts[b], ends[b]
         for c in range(W.shape[0]):
             w = W[c]
@@ -343,23 +331,14 @@ def ova_class(margins: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True)
-def stored_scores(blocks: "List", W: np.ndarray, kind: int, ova: bool, low: float, high: float,
+def stored_scores(V: np.ndarray, W: np.ndarray, kind: int, ova: bool, low: float, high: float,
                   confusion: np.ndarray) -> float:
     """Scores of the stored weights over all rows: fills ``confusion[true, predicted]`` (binary: 0
     negative, 1 positive; one-vs-all: class numbers) and returns the sum over rows of each row's
     loss (for one-vs-all, summed over the class models)."""
-    total = 0.0
-    margins = np.empty(W.shape[0])
-    for p in range(len(blocks)):
-        total += _block_scores(blocks[p], W, kind, ova, low, high, confusion, margins)
-    return total
-
-
-@njit(cache=True, nogil=True)
-def _block_scores(V: np.ndarray, W: np.ndarray, kind: int, ova: bool, low: float, high: float,
-                  confusion: np.ndarray, margins: np.ndarray) -> float:
     k = V.shape[1] - 1
     total = 0.0
+    margins = np.empty(W.shape[0])
     for i in range(V.shape[0]):
         y = V[i, 0]
         for c in range(W.shape[0]):
@@ -397,7 +376,6 @@ __all__ = [
     "SQUARED",
     "batch_order",
     "batch_test",
-    "blocks",
     "classify",
     "float_total",
     "gaussian_features",
