@@ -532,3 +532,17 @@ def test_generated_function_predicts_from_plain_sql(shim, db_dsn):
         plan = "\n".join(r[0] for r in plain.execute("EXPLAIN VERBOSE SELECT db4ai.mc_pred(x1, x2, x3) FROM pts"))
         assert "mc_pred" not in plan and "_ova_argmax" in plan
     assert sum(p == f"class {v}" for (p, _), v in zip(through_shim, c)) > 120  # a sensible model
+
+
+def test_the_orchestration_knows_no_algorithm_by_name():
+    """The three classifiers plugged into the interface: models.py, targets.py and warehouse.py
+    name none of the registered algorithms (the registry is the one place that does)."""
+    import inspect
+
+    from db4ai import algorithms, targets
+
+    for module in (models, targets, warehouse):
+        source = inspect.getsource(module)
+        assert [name for name in algorithms.REGISTRY if name in source] == [], module.__name__
+    assert {name for name, r in algorithms.REGISTRY.items() if r.algorithm is not None} >= {
+        "linear_regression", "logistic_regression", "svm_classification", "multiclass"}
