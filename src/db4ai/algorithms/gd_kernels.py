@@ -269,30 +269,29 @@ def float_total(tested: np.ndarray, order: np.ndarray) -> float:
 
 
 @njit(cache=True, nogil=True)
-def gaussian_features(x: np.ndarray, weights: np.ndarray, offsets: np.ndarray, scale: float) -> np.ndarray:
-    """``cos(x·W + b) · scale`` per row, x·W summed in openGauss's order (matrix_mult)."""
+def gaussian_features(x: np.ndarray, weights: np.ndarray, offsets: np.ndarray, scale: float,
+                      out: np.ndarray) -> None:
+    """``cos(x·W + b) · scale`` of each row into ``out``, x·W summed in openGauss's order (matrix_mult)."""
     n, f = x.shape
     d = len(offsets)
-    out = np.zeros((n, d))
     for i in range(n):
         z = out[i]
+        z[:] = 0.0
         for cx in range(f):  # z[c] += x[cx]·W[cx, c] in cx order for every c
             v = x[i, cx]
             for c in range(d):
                 z[c] += v * weights[cx, c]
         for c in range(d):
             z[c] = np.cos(z[c] + offsets[c]) * scale
-    return out
 
 
 @njit(cache=True, nogil=True)
 def polynomial_features(x: np.ndarray, weights: np.ndarray, reps: np.ndarray, coefs: np.ndarray,
-                        scale: float) -> np.ndarray:
+                        scale: float, out: np.ndarray) -> None:
     """Per component the product of its ``reps`` projections ``w·x``, times its coefficient, times
-    ``scale`` (matrix_transform_kernel_polynomial)."""
+    ``scale``, of each row into ``out`` (matrix_transform_kernel_polynomial)."""
     n, f = x.shape
     dims = weights.shape[0]
-    out = np.empty((n, len(reps)))
     projection = np.empty(dims)
     for i in range(n):
         for r in range(dims):
@@ -307,7 +306,6 @@ def polynomial_features(x: np.ndarray, weights: np.ndarray, reps: np.ndarray, co
                 v *= projection[at]
                 at += 1
             out[i, c] = (v * coefs[c]) * scale
-    return out
 
 
 @njit(cache=True, nogil=True)

@@ -116,7 +116,8 @@ class Gaussian:
     def transform(self, x: np.ndarray) -> np.ndarray:
         from .gd_kernels import gaussian_features
 
-        return _by_rows(lambda part: gaussian_features(part, self.weights, self.offsets, self.scale), x)
+        return _by_rows(lambda part, out: gaussian_features(part, self.weights, self.offsets, self.scale, out), x,
+                        self.components)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"kernel_weights": self.weights, "kernel_offsets": self.offsets}
@@ -169,7 +170,8 @@ class Polynomial:
         from .gd_kernels import polynomial_features
 
         reps = self.reps.astype(np.int64)
-        return _by_rows(lambda part: polynomial_features(part, self.weights, reps, self.coefs, self.scale), x)
+        return _by_rows(lambda part, out: polynomial_features(part, self.weights, reps, self.coefs, self.scale, out),
+                        x, self.components)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"kernel_weights": self.weights, "kernel_reps": self.reps, "kernel_coefs": self.coefs}
@@ -191,15 +193,19 @@ class Polynomial:
 SHARE_ROWS = 8192
 
 
-def _by_rows(transform: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
-    """``transform`` of the rows of ``x``, on up to 4 cores for large chunks (rows are independent,
-    so the result is the same)."""
+def _by_rows(transform: Callable[[np.ndarray, np.ndarray], None], x: np.ndarray, width: int) -> np.ndarray:
+    """The (rows, width) features ``transform(rows, out)`` writes, on up to 4 cores for large chunks
+    (rows are independent, so the result is the same)."""
     x = np.ascontiguousarray(x, dtype=np.float64)
+    out = np.empty((len(x), width))
     workers = min(4, os.cpu_count() or 1, len(x) // SHARE_ROWS)
     if workers < 2:
-        return transform(x)
+        transform(x, out)
+        return out
+    bounds = np.linspace(0, len(x), workers + 1).astype(int)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db4ai-kernel") as pool:
-        return np.concatenate(list(pool.map(transform, np.array_split(x, workers))))
+        list(pool.map(lambda lo, hi: transform(x[lo:hi], out[lo:hi]), bounds[:-1], bounds[1:]))
+    return out
 
 
 def _signed_sum(inputs: list[expr.Node], signs: np.ndarray) -> expr.Node:
