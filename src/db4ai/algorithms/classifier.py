@@ -88,14 +88,14 @@ class _Reader:
         if not self.n_inputs:
             self.n_inputs = x.shape[1]
             self.kernel = kernel_for(self.hp, self.n_inputs) if self.use_kernel else None
-        if self.kernel is not None:
-            x = self.kernel.transform(x)
+        if self.kernel is not None:  # the features go straight into the rows handed on
+            out = np.empty((len(values), self.kernel.components + 1))
+            self.kernel.transform(x, out[:, 1:])
+        else:
+            out = np.empty(values.shape)
+            out[:, 1:] = x
         y = values[:, 0]
-        if self.binary is not None:
-            y = np.where(y == 0.0, self.binary.low, self.binary.high)
-        out = np.empty((len(values), x.shape[1] + 1))
-        out[:, 0] = y
-        out[:, 1:] = x
+        out[:, 0] = y if self.binary is None else np.where(y == 0.0, self.binary.low, self.binary.high)
         return out
 
 

@@ -113,11 +113,12 @@ class Gaussian:
     def scale(self) -> float:
         return math.sqrt(2.0 / self.components)
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
+    def transform(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The features of the rows of ``x`` (written into ``out`` when given)."""
         from .gd_kernels import gaussian_features
 
-        return _by_rows(lambda part, out: gaussian_features(part, self.weights, self.offsets, self.scale, out), x,
-                        self.components)
+        return _by_rows(lambda part, o: gaussian_features(part, self.weights, self.offsets, self.scale, o), x,
+                        self.components, out)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"kernel_weights": self.weights, "kernel_offsets": self.offsets}
@@ -166,12 +167,13 @@ class Polynomial:
     def scale(self) -> float:
         return math.sqrt(1.0 / self.components)
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
+    def transform(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The features of the rows of ``x`` (written into ``out`` when given)."""
         from .gd_kernels import polynomial_features
 
         reps = self.reps.astype(np.int64)
-        return _by_rows(lambda part, out: polynomial_features(part, self.weights, reps, self.coefs, self.scale, out),
-                        x, self.components)
+        return _by_rows(lambda part, o: polynomial_features(part, self.weights, reps, self.coefs, self.scale, o),
+                        x, self.components, out)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"kernel_weights": self.weights, "kernel_reps": self.reps, "kernel_coefs": self.coefs}
@@ -193,11 +195,13 @@ class Polynomial:
 SHARE_ROWS = 8192
 
 
-def _by_rows(transform: Callable[[np.ndarray, np.ndarray], None], x: np.ndarray, width: int) -> np.ndarray:
-    """The (rows, width) features ``transform(rows, out)`` writes, on up to 4 cores for large chunks
-    (rows are independent, so the result is the same)."""
+def _by_rows(transform: Callable[[np.ndarray, np.ndarray], None], x: np.ndarray, width: int,
+             out: np.ndarray | None = None) -> np.ndarray:
+    """The (rows, width) features ``transform(rows, out)`` writes (into ``out`` when given), on up
+    to 4 cores for large chunks (rows are independent, so the result is the same)."""
     x = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.empty((len(x), width))
+    if out is None:
+        out = np.empty((len(x), width))
     workers = min(4, os.cpu_count() or 1, len(x) // SHARE_ROWS)
     if workers < 2:
         transform(x, out)
