@@ -245,3 +245,21 @@ def test_multiclass_ecoli(shim):
     ]
     shim.execute("DROP MODEL ecoli_svmc")
     shim.execute("DROP MODEL ecoli_logregr")
+
+
+def test_gd_train_predict_explain_stores_nothing(shim):
+    houses(shim, "db4ai_houses")
+    for algorithm, tail in (
+        ("logistic_regression", "FEATURES bedroom, bath TARGET price < 100000 FROM db4ai_houses WITH seed=1"),
+        ("logistic_regression", "FEATURES bedroom, bath as renamed_bath TARGET price < 100000 as target_price "
+                                "FROM db4ai_houses WITH seed=1"),
+        ("svm_classification", "FEATURES f1, f2 TARGET price > 100000 FROM (SELECT AVG(bath) as f1, SUM(bath) as f2, "
+                               "AVG(price) as price FROM db4ai_houses GROUP BY bedroom HAVING bedroom < 15) AS s "
+                               "WITH seed=1"),
+        ("svm_classification", "FEATURES bedroom + bath, tax*1.2 as normalized_tax TARGET price < 100000 "
+                               "FROM db4ai_houses WITH seed=1"),
+    ):
+        plan = [r[0] for r in shim.execute(f"EXPLAIN VERBOSE CREATE MODEL m USING {algorithm} {tail}")]
+        assert plan[0] == f"Train Model - {algorithm}"
+        assert plan[1].startswith("  ->  ")
+    assert shim.execute("SELECT count(*) FROM gs_model_warehouse").fetchone()[0] == 0
