@@ -21,8 +21,9 @@ from pathlib import Path
 from benchmarks._harness import BenchContext, Measurement, create_data, machine_info, ratios, save, table_text
 
 # Module -> group name its measurements carry; run in this order.
-MODULES = {"read": "read", "train": "train", "predict": "predict", "snapshots": "snapshot", "scaling": "scaling",
-           "sequences": "sequences", "solver": "solver", "kmeans": "kmeans", "pca": "pca"}
+MODULES = {"read": "read", "train": "train", "predict": "predict", "classify": "classify", "smallbatch": "smallbatch",
+           "snapshots": "snapshot", "scaling": "scaling", "sequences": "sequences", "solver": "solver",
+           "kmeans": "kmeans", "pca": "pca"}
 HERE = Path(__file__).resolve().parent
 
 

@@ -30,6 +30,44 @@ BEGIN
 END
 $$;
 
+-- One-vs-all's class (1-based) from its binary models' margins x·w, exactly as openGauss's
+-- multiclass_predict picks it: each margin's score is logistic regression's sigmoid rounded to a C
+-- float (openGauss always predicts with logistic regression there), and the first class whose
+-- score beats every score before it, starting from 0, wins (so classes whose float scores tie
+-- leave the first one). Computed without PostgreSQL's range errors: exp only sees |m| <= 700
+-- (the result is the same there), a NaN margin never wins, and a score below 2^-150 is 0 as C's
+-- float conversion makes it. No SET clause: it runs once per predicted row, and it is
+-- SECURITY INVOKER over built-in arithmetic only.
+CREATE OR REPLACE FUNCTION db4ai._ova_argmax(p_margins float8[]) RETURNS int4
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+DECLARE
+    v_best int4 := 1;
+    v_top  float8 := 0;
+    v_m    float8;
+    v_r    float8;
+BEGIN
+    FOR c IN 1 .. pg_catalog.cardinality(p_margins) LOOP
+        v_m := p_margins[c];
+        IF v_m IS NULL THEN
+            RETURN NULL;
+        END IF;
+        CONTINUE WHEN v_m = 'NaN'::float8;
+        v_r := 1.0::float8 / (1.0::float8 + pg_catalog.exp(-LEAST(GREATEST(v_m, -700::float8), 700::float8)));
+        IF v_r <= 7.006492321624085e-46::float8 THEN  -- 2^-150: rounds to 0 as a float
+            v_r := 0;
+        ELSE
+            v_r := v_r::float4::float8;
+        END IF;
+        IF v_r > v_top THEN
+            v_top := v_r;
+            v_best := c;
+        END IF;
+    END LOOP;
+    RETURN v_best;
+END
+$$;
+
 -- The SQL type a linear model predicts for its TARGET type (openGauss picks db4ai_predict_by_<type>
 -- the same way; int2 targets predict int4, as openGauss's _int32 function does). NULL: none.
 -- Kept for models stored before prediction trees existed (see the upgrade at the end of this file).
@@ -155,12 +193,12 @@ BEGIN
     WHEN 'isnull' THEN
         RETURN '(' || db4ai._expr_sql(v_args, p_args, p_oids, p_output) || ' IS NULL)';
     WHEN 'f' THEN
-        IF (p_node ->> 'f') IN ('exp', 'ln', 'sqrt', 'cos', 'sin', 'abs', 'trunc', 'floor', 'ceil', 'sign',
+        IF (p_node ->> 'f') IN ('exp', 'ln', 'sqrt', 'cos', 'sin', 'tanh', 'abs', 'trunc', 'floor', 'ceil', 'sign',
                                 'power', 'greatest', 'least', 'array_position') THEN
             RETURN format('%s(%s)', p_node ->> 'f', array_to_string(v_sub, ', '));
         END IF;
     WHEN 'call' THEN
-        IF (p_node ->> 'call') IN ('_input_array_error') THEN
+        IF (p_node ->> 'call') IN ('_input_array_error', '_ova_argmax') THEN
             RETURN format('db4ai.%I(%s)', p_node ->> 'call', array_to_string(v_sub, ', '));
         END IF;
     WHEN 'case' THEN
@@ -169,6 +207,16 @@ BEGIN
                                      db4ai._expr_sql(b -> 1, p_args, p_oids, p_output)), ' ' ORDER BY o)
               INTO v_type FROM jsonb_array_elements(v_args) WITH ORDINALITY AS t(b, o);
             RETURN format('(CASE %s ELSE %s END)', v_type, db4ai._expr_sql(p_node -> 'else', p_args, p_oids, p_output));
+        END IF;
+    WHEN 'pick' THEN  -- a class: (CAST(ARRAY['c1', ...] AS type[]))[i]
+        v_type := coalesce(p_node ->> 't', format_type(p_output, NULL));
+        IF jsonb_typeof(p_node -> 'a') = 'array' AND jsonb_typeof(p_node -> 'pick') IS DISTINCT FROM 'array'
+           AND v_type IN (format_type(p_output, NULL), 'float4', 'float8', 'numeric', 'int2', 'int4', 'int8', 'boolean', 'text')
+           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_node -> 'a') AS e WHERE jsonb_typeof(e) <> 'string') THEN
+            RETURN format('(CAST(ARRAY[%s]::text[] AS %s[]))[%s]',
+                          (SELECT coalesce(string_agg(quote_literal(e), ', ' ORDER BY o), '')
+                             FROM jsonb_array_elements_text(p_node -> 'a') WITH ORDINALITY AS t(e, o)),
+                          v_type, db4ai._expr_sql(v_args, p_args, p_oids, p_output));
         END IF;
     WHEN 'out' THEN
         IF jsonb_typeof(v_args) = 'string' THEN

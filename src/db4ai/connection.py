@@ -22,6 +22,7 @@ from .dialect.statements import (
     CreateModel,
     CreateSnapshot,
     DropModel,
+    EvaluateModel,
     Query,
     SampleSnapshot,
     SnapshotCommand,
@@ -96,6 +97,8 @@ class Cursor(psycopg.Cursor[Any]):
         elif isinstance(stmt, DropModel):
             models.drop_model(conn, stmt.name, if_exists=stmt.if_exists)
             self._finish("DROP MODEL")
+        elif isinstance(stmt, EvaluateModel):
+            self._server_call(*models.evaluate_call(stmt.name, stmt.relation_sql))
         elif isinstance(stmt, (CreateSnapshot, SampleSnapshot, SnapshotCommand)):
             call = snapshots.function_call(stmt)
             self._server_call(call.query, call.params)

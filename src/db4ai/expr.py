@@ -30,6 +30,9 @@ Nodes (JSON):
 ``{"argmin": [v...], "a": [r...], "else": e}``  the ``r`` paired with the smallest ``v`` (the first
                                 on ties), ``e`` when every ``v`` is NULL:
                                 ``CASE least(v1, ...) WHEN v1 THEN r1 ... ELSE e END``
+``{"pick": i, "a": [...]}``     the ``i``-th (1-based) of text constants of the output type, or of
+                                type ``"t"`` when given (a class of a classifier: NULL ``i`` or one
+                                out of range gives NULL)
 ==============================  ================================================================
 
 The whole prediction is ``{"returns": type-or-"output", "expr": node}``, optionally with
@@ -46,12 +49,12 @@ from typing import Any, Union
 Node = Union[float, int, dict[str, Any]]
 
 #: SQL functions the printer accepts in ``{"f": ...}``.
-FUNCTIONS = frozenset({"exp", "ln", "sqrt", "cos", "sin", "abs", "trunc", "floor", "ceil", "sign", "power",
+FUNCTIONS = frozenset({"exp", "ln", "sqrt", "cos", "sin", "tanh", "abs", "trunc", "floor", "ceil", "sign", "power",
                        "greatest", "least", "array_position"})
 #: Types the printer accepts in casts, typed NULLs and ``returns``.
 TYPES = frozenset({"float4", "float8", "numeric", "int2", "int4", "int8", "boolean", "text", "float8[]"})
 #: db4ai helper functions the printer accepts in ``{"call": ...}`` (schema db4ai, IMMUTABLE).
-CALLS = frozenset({"_input_array_error"})
+CALLS = frozenset({"_input_array_error", "_ova_argmax"})
 
 #: Error texts a prediction may name for itself (openGauss's per-algorithm texts): a wrong number of
 #: feature expressions, and an argument that is not a float8[] (for models with an array input).
@@ -163,6 +166,17 @@ def call(name: str, *args: Node) -> Node:
     return {"call": name, "a": list(args)}
 
 
+def pick(index: Node, texts: Sequence[str], type_name: str | None = None) -> Node:
+    """The ``index``-th (1-based) of ``texts`` as constants of the model's output type (or of
+    ``type_name``): a classifier's class, as ``(CAST(ARRAY[...] AS type[]))[index]``."""
+    node: dict[str, Any] = {"pick": index, "a": [str(t) for t in texts]}
+    if type_name is not None:
+        if type_name not in TYPES:
+            raise ValueError(f"type {type_name!r} is not printable")
+        node["t"] = type_name
+    return node
+
+
 def array_ok(i: int, n: int) -> Node:
     return {"array_ok": [int(i), int(n)]}
 
@@ -247,6 +261,7 @@ __all__ = [
     "num",
     "or_",
     "output",
+    "pick",
     "prediction",
     "sub",
 ]

@@ -35,7 +35,7 @@ from . import algorithms, runs, targets, warehouse
 from .algorithms import hyperparameters as hyper
 from .algorithms.base import Algorithm, InputColumn, Inputs, Signature, Target, TargetKind, Trained
 from .dialect.statements import CreateModel
-from .errors import DataError, FeatureError, InvalidParameter, TrainingWarning
+from .errors import DataError, FeatureError, InvalidParameter, TrainingWarning, from_server_error
 from .optim import PassRecord
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -305,7 +305,7 @@ def _record(stmt: CreateModel, plan: _Plan, training: _Training, trained: Traine
         hyperparameter_oids=[h.kind.oid for h in table],
         score_names=list(scores),
         score_values=list(scores.values()),
-        prediction=model.prediction(signature),
+        prediction=_with_target(model.prediction(signature), stmt, algorithm, training.target),
         coefficients=model.coefficients(),
         details=details,
         snapshot_ids=snapshot_ids,
@@ -313,14 +313,30 @@ def _record(stmt: CreateModel, plan: _Plan, training: _Training, trained: Traine
     )
 
 
+def _with_target(prediction: dict[str, Any] | None, stmt: CreateModel, algorithm: Algorithm,
+                 target: Target | None) -> dict[str, Any] | None:
+    """The stored prediction with what it predicts, for db4ai.evaluate_model: the columns an
+    evaluation relation must have (the FEATURES and TARGET items' names: alias, else the column
+    referenced, else the expression text), how it is evaluated (the algorithm's target kind) and,
+    for binary classifiers, the positive class (the second one, as openGauss counts it)."""
+    if prediction is None or target is None or not stmt.target:
+        return prediction
+    about: dict[str, Any] = {"column": stmt.target[0].output_name, "kind": algorithm.target.value,
+                             "features": [item.output_name for item in stmt.features or ()]}
+    if algorithm.target is TargetKind.BINARY and target.categories and len(target.categories) == 2:
+        about["positive"] = target.categories[1]
+    return {**prediction, "target": about}
+
+
 def _n_inputs(model: Any, inputs: Inputs) -> int:
-    """Values a prediction reads: scalar features, or the elements of the one array feature."""
+    """Values a prediction reads: scalar features, or the elements of the one array feature (the
+    model's own ``n_inputs`` setting, else its linear coefficients less the bias)."""
     if not inputs.array:
         return len(inputs.columns)
-    coefficients = model.coefficients()
-    if coefficients is not None:
-        return len(coefficients) - 1
-    return int(model.settings()["n_inputs"])
+    settings = model.settings()
+    if "n_inputs" in settings:
+        return int(settings["n_inputs"])
+    return len(model.coefficients()) - 1
 
 
 def explain_create_model(conn: psycopg.Connection, stmt: CreateModel) -> list[str]:
@@ -352,6 +368,26 @@ def drop_model(conn: psycopg.Connection, name: str, *, if_exists: bool = False) 
     warehouse.drop(conn, name, if_exists=if_exists)
 
 
+def evaluate_call(model: str, relation: str) -> tuple[sql.SQL, list[str]]:
+    """EVALUATE MODEL ``model`` FROM ``relation``: the db4ai.evaluate_model call and its parameters
+    (the metrics are computed in PostgreSQL; see sql/model/evaluate.sql)."""
+    warehouse.check_name(model)
+    return sql.SQL("SELECT * FROM db4ai.evaluate_model(%s, %s)"), [model, relation]
+
+
+def evaluate(conn: psycopg.Connection, model: str, relation: str) -> list[tuple[str, float | None, str | None, str | None]]:
+    """The rows of db4ai.evaluate_model (metric, value, actual, predicted) for ``relation``, a
+    relation name or ``name@version``."""
+    query, params = evaluate_call(model, relation)
+    try:
+        return conn.execute(query, params).fetchall()
+    except psycopg.Error as exc:
+        translated = from_server_error(exc)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
 def prediction_sql(conn: psycopg.Connection, model: str, features: Sequence[Any]) -> str:
     """The SQL expression that PREDICT BY ``model`` (FEATURES ...) means, over the feature texts."""
     if not features:
@@ -369,4 +405,5 @@ def predict_by_sql(conn: psycopg.Connection, model: str, features: Sequence[Any]
     return warehouse.predict_call_sql(conn, model, [str(f) for f in features])
 
 
-__all__ = ["create_model", "drop_model", "explain_create_model", "predict_by_sql", "prediction_sql", "training_query"]
+__all__ = ["create_model", "drop_model", "evaluate", "evaluate_call", "explain_create_model", "predict_by_sql",
+           "prediction_sql", "training_query"]

@@ -22,15 +22,17 @@ batch order (and with it the weights) is openGauss's. (When openGauss's cache ca
 batches it falls back to a partial shuffle through a replacement cache, which depends on
 ``work_mem``; that order is not reproduced.)
 
-The loop only needs an :class:`Objective` (per-batch gradient and vectorised per-batch test
-loss); algorithms provide it, so new ones slot in without touching the loop.
+The loop only needs an :class:`Objective` (per-batch test losses, and one pass of updates over
+the batches in a given order, compiled: :mod:`db4ai.algorithms.gd_kernels`); algorithms provide
+it, so new ones slot in without touching the loop.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,19 +44,16 @@ DBL_MAX = 1.7976931348623157e308
 class Objective(Protocol):
     """What the loop needs from an algorithm's training data (batches in scan order)."""
 
-    n_weights: int  # features + bias
+    weight_shape: tuple[int, ...]  # (features + bias,), or (models, features + bias) for one-vs-all
     sizes: np.ndarray  # rows per batch, int64, scan order
 
-    def gradient(self, b: int, w: np.ndarray) -> np.ndarray:
-        """Gradient of batch ``b`` at ``w``, summed over its rows (openGauss compute_gradients)."""
-        ...
-
     def batch_losses(self, w: np.ndarray) -> np.ndarray:
-        """openGauss's test loss of every batch at ``w`` (one vectorised evaluation)."""
+        """openGauss's test loss of every batch at ``w`` (frozen for the pass)."""
         ...
 
-    def scales(self) -> "Scales":
-        """The data-only quantities ngd learns in pass 0 (see :class:`Scales`)."""
+    def train_pass(self, order: np.ndarray, w: np.ndarray, optimizer: "Optimizer", first: bool) -> np.ndarray:
+        """Train on the batches in ``order`` (one step each) from ``w``, updating it in place and
+        returning it; ``first``: pass 0 (ngd learns its scales)."""
         ...
 
 
@@ -76,102 +75,64 @@ class Scales:
 
 # -- random batch order ------------------------------------------------------------------------
 
-
 class Rand48:
-    """glibc's ``srand48_r`` / ``lrand48_r``: X ← (0x5DEECE66D·X + 0xB) mod 2⁴⁸, result X >> 17."""
+    """glibc's ``srand48_r`` / ``lrand48_r``: X ← (0x5DEECE66D·X + 0xB) mod 2⁴⁸, result X >> 17.
 
-    _A = 0x5DEECE66D
-    _C = 0xB
-    _MASK = (1 << 48) - 1
+    The 48-bit state lives in a one-element array so that the compiled :func:`batch_order` draws
+    from it directly.
+    """
 
     def __init__(self, seed: int):
-        self._x = ((seed & 0xFFFFFFFF) << 16) | 0x330E
+        self.state = np.array([((seed & 0xFFFFFFFF) << 16) | 0x330E], dtype=np.uint64)
 
     def next(self) -> int:
-        self._x = (self._A * self._x + self._C) & self._MASK
-        return self._x >> 17
+        x = (0x5DEECE66D * int(self.state[0]) + 0xB) & ((1 << 48) - 1)
+        self.state[0] = x
+        return x >> 17
 
 
-def batch_order(rng: Rand48, n_batches: int) -> list[int]:
-    """One pass's batch order as openGauss's shuffle cache draws it (one draw per batch)."""
-    slots = list(range(n_batches))
-    order = []
-    remaining = n_batches
-    while remaining > 0:
-        k = rng.next() % remaining
-        order.append(slots[k])
-        remaining -= 1
-        if k < remaining:
-            slots[k] = slots[remaining]
-    return order
+def batch_order(rng: Rand48, n_batches: int) -> np.ndarray:
+    """One pass's batch order as openGauss's shuffle cache draws it (one draw per batch): batch
+    ``lrand48_r() % remaining`` is next, and the last remaining batch moves into its slot."""
+    from .algorithms import gd_kernels  # compiled; loaded when training starts
+
+    return gd_kernels.batch_order(rng.state, n_batches)
 
 
 # -- optimizers ----------------------------------------------------------------------------------
 
+GD, NGD = 0, 1  # the optimizer kinds the compiled passes know (db4ai.algorithms.gd_kernels)
 
-class Optimizer(Protocol):
+
+@dataclass
+class Optimizer:
+    """``gd`` or ``ngd``: the learning rate and ngd's state, as arrays the compiled passes update.
+
+    * ``gd`` (mini-batch): w ← w − (lr / n_b) · g.
+    * ``ngd`` (Ross, Mineiro & Langford 2013, "Normalized online learning", as adapted by
+      openGauss): per-weight scales ``s`` and a rate ``N`` learned in pass 0, then
+      ``g_j ← g_j · (1/N) / s_j`` (0 when ``s_j = 0``) and ``w ← w − lr · g`` without dividing by
+      the batch size.
+
+    The learning rate is multiplied by ``decay`` after every pass.
+    """
+
+    kind: int
     learning_rate: float
-
-    def step(self, objective: Objective, b: int, w: np.ndarray, first_pass: bool) -> np.ndarray: ...
-
-    def end_pass(self) -> None: ...
-
-
-class MinibatchGD:
-    """``gd``: w ← w − (lr / n_b) · g."""
-
-    def __init__(self, learning_rate: float, decay: float):
-        self.learning_rate = learning_rate
-        self._decay = decay
-
-    def step(self, objective: Objective, b: int, w: np.ndarray, first_pass: bool) -> np.ndarray:
-        g = objective.gradient(b, w)
-        return w - g * (self.learning_rate / float(objective.sizes[b]))
+    decay: float
+    scale: np.ndarray  # ngd: s_j per weight
+    scale_rate: np.ndarray  # ngd: N (one element)
 
     def end_pass(self) -> None:
-        self.learning_rate *= self._decay
+        self.learning_rate *= self.decay
 
 
-class NormalizedGD:
-    """``ngd`` (Ross, Mineiro & Langford 2013, "Normalized online learning", as adapted by
-    openGauss): per-feature scales learned in pass 0, then ``g_j ← g_j · (1/N) / s_j`` (0 when
-    ``s_j = 0``) and ``w ← w − lr · g`` without dividing by the batch size."""
-
-    def __init__(self, learning_rate: float, decay: float, scales: Scales):
-        self.learning_rate = learning_rate
-        self._decay = decay
-        self._scales = scales
-        width = scales.s_end.shape[1]
-        self._s = np.zeros(width)
-        self._n = 0.0
-        self._factor = np.zeros(width)  # (1/N)/s after pass 0
-
-    def step(self, objective: Objective, b: int, w: np.ndarray, first_pass: bool) -> np.ndarray:
-        if first_pass:
-            s_end = self._scales.s_end[b]
-            grew = s_end > self._s
-            if grew.any():
-                w = w.copy()
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    w[grew] *= self._s[grew] / s_end[grew]
-            self._s = s_end
-            self._n = float(self._scales.n_end[b])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                self._factor = np.where(self._s > 0, (1.0 / self._n) / self._s, 0.0)
-        g = objective.gradient(b, w) * self._factor
-        return w - g * self.learning_rate
-
-    def end_pass(self) -> None:
-        self.learning_rate *= self._decay
-
-
-def make_optimizer(name: str, learning_rate: float, decay: float, objective: Objective) -> Optimizer:
+def make_optimizer(name: str, learning_rate: float, decay: float, n_weights: int) -> Optimizer:
     """The optimizer named by the ``optimizer`` hyperparameter."""
-    if name == "gd":
-        return MinibatchGD(learning_rate, decay)
-    if name == "ngd":
-        return NormalizedGD(learning_rate, decay, objective.scales())
-    raise ValueError(f"unknown optimizer {name!r}")
+    kinds = {"gd": GD, "ngd": NGD}
+    if name not in kinds:
+        raise ValueError(f"unknown optimizer {name!r}")
+    return Optimizer(kinds[name], learning_rate, decay, np.zeros(n_weights), np.zeros(1))
 
 
 # -- the loop ----------------------------------------------------------------------------------
@@ -214,27 +175,37 @@ def train(
     """Run openGauss's loop; ``start`` is when training began (for ``max_seconds``)."""
     start = clock() if start is None else start
     rng = Rand48(seed)
-    n_batches = len(objective.sizes)
-    kept = np.zeros(objective.n_weights)  # W: the model weights
+    kept = np.zeros(objective.weight_shape)  # W: the model weights
     w = kept.copy()  # the optimizer's weights
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="db4ai-test") as pool:
+        return _loop(objective, optimizer, pool, rng, kept, w, max_iterations, tolerance, max_seconds, start,
+                     on_pass, clock)
+
+
+def _loop(objective: Objective, optimizer: Optimizer, pool: ThreadPoolExecutor, rng: Rand48, kept: np.ndarray,
+          w: np.ndarray, max_iterations: int, tolerance: float, max_seconds: int, start: float,
+          on_pass: Callable[[PassRecord], None] | None, clock: Callable[[], float]) -> TrainResult:
+    from .algorithms.gd_kernels import float_total
+
+    n_batches = len(objective.sizes)
     prev_loss = DBL_MAX
     iterations = 0
     passes: list[PassRecord] = []
     stop_reason = "max_iterations"
     for it in range(max_iterations + 1):
         rate = optimizer.learning_rate
-        order: Iterator[int] | list[int] = iter(range(n_batches)) if it == 0 else batch_order(rng, n_batches)
-        loss = np.float32(0.0)
+        order = np.arange(n_batches) if it == 0 else batch_order(rng, n_batches)
+        total = 0.0
         if it == 0:
-            for b in order:
-                w = optimizer.step(objective, b, w, True)
+            w = objective.train_pass(order, w, optimizer, True)
         else:
-            tested = objective.batch_losses(kept)
-            for b in order:
-                loss = np.float32(float(loss) + float(tested[b]))
-                w = optimizer.step(objective, b, w, False)
+            # Each batch is tested with W before it trains; W does not change within a pass, so the
+            # tests run alongside the training (the compiled loops release the GIL), then their
+            # losses are added in the order openGauss visits the batches.
+            tested = pool.submit(objective.batch_losses, kept)
+            w = objective.train_pass(order, w, optimizer, False)
+            total = float_total(tested.result(), order)
         optimizer.end_pass()
-        total = float(loss)
         stop: str | None = None
         if it > 0 and abs(prev_loss - total) < tolerance:
             stop = "tolerance"
@@ -274,18 +245,23 @@ def train(
 
 
 def format_weights(weights: np.ndarray) -> str:
-    """openGauss's matrix_print of a weight vector: ``[w1, w2, ...]`` with ``%.16g``.
+    """openGauss's matrix_print: ``[w1, w2, ...]`` with ``%.16g`` for a vector, ``[[...],\n[...]]``
+    for a matrix (one-vs-all: a row per class).
 
-    Like openGauss, vectors longer than 31 show the first 16 entries, ``...`` and the 14 entries
+    Like openGauss, more than 31 entries (rows of a matrix) show the first 16, ``...`` and the 14
     from position n-15 on (its loop never reaches the very last one).
     """
-    values = [float(v) for v in weights]
-    n = len(values)
-    if n > 31:
-        shown = [_g16(v) for v in values[:16]] + ["..."] + [_g16(v) for v in values[n - 15 : n - 1]]
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim == 2:
+        items = ["[" + ", ".join(_g16(float(v)) for v in row) + "]" for row in w]
+        sep = ",\n"
     else:
-        shown = [_g16(v) for v in values]
-    return "[" + ", ".join(shown) + "]"
+        items = [_g16(float(v)) for v in w]
+        sep = ", "
+    n = len(items)
+    if n > 31:
+        return "[" + sep.join(items[:16]) + sep + "..." + sep + sep.join(items[n - 15 : n - 1]) + "]"
+    return "[" + sep.join(items) + "]"
 
 
 def _g16(v: float) -> str:
@@ -306,8 +282,8 @@ def verbose_line(record: PassRecord, tolerance: float, tuples: int, *, accuracy:
 
 
 __all__ = [
-    "MinibatchGD",
-    "NormalizedGD",
+    "GD",
+    "NGD",
     "Objective",
     "Optimizer",
     "PassRecord",

@@ -167,3 +167,41 @@ def test_create_or_replace_model_errors(text: str, message: str | None, col: int
     with pytest.raises(ParseError) as info:
         parse_script(text)
     assert (info.value.message, info.value.line, info.value.col) == (message, 1, col)
+
+
+def test_items_know_the_column_they_name() -> None:
+    stmt = one('CREATE MODEL m USING svm_classification FEATURES Tax, "Bath", h.size, x + 1, y AS "Q" '
+               "TARGET price < 1 FROM houses h")
+    assert [f.output_name for f in stmt.features] == ["tax", "Bath", "size", "x + 1", "Q"]
+    assert stmt.target[0].output_name == "price < 1"
+
+
+@pytest.mark.parametrize("text, name, relation", [
+    ("EVALUATE MODEL m FROM houses_test@1.0.0", "m", '"houses_test@1.0.0"'),
+    ('evaluate model "Price" from public.t;', "Price", "public.t"),
+    ("EVALUATE MODEL m FROM s.h @ 1.1.0", "m", 's."h@1.1.0"'),
+    ('EVALUATE MODEL m FROM "a b"', "m", '"a b"'),
+])
+def test_evaluate_model(text: str, name: str, relation: str) -> None:
+    from db4ai.dialect import EvaluateModel
+
+    stmt = one(text)
+    assert isinstance(stmt, EvaluateModel) and (stmt.name, stmt.relation_sql) == (name, relation)
+    assert stmt.text == text.rstrip(";")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("EVALUATE MODEL m", "syntax error at end of input"),
+    ("EVALUATE MODEL m FROM t WHERE x > 1", 'syntax error at or near "WHERE"'),
+    ("EVALUATE MODEL s.m FROM t", "model name cannot be qualified"),
+    ("EVALUATE MODEL m FROM (SELECT 1) AS q", 'syntax error at or near "("'),
+])
+def test_evaluate_model_errors(text: str, message: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_script(text)
+    assert info.value.message == message
+
+
+def test_evaluate_is_still_a_word_elsewhere() -> None:
+    [stmt] = parse_script("SELECT evaluate, model FROM evaluate")
+    assert stmt.verbatim

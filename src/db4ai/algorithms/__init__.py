@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass
 
 from ..errors import FeatureError, InvalidParameter
-from . import kmeans, linear_regression, pca
+from . import kmeans, linear_regression, logistic_regression, multiclass, pca, svm_classification
 from .base import Algorithm
 
 
@@ -27,8 +27,8 @@ class Registered:
 REGISTRY: dict[str, Registered] = {
     r.name: r
     for r in (
-        Registered("logistic_regression", True),
-        Registered("svm_classification", True),
+        Registered("logistic_regression", True, logistic_regression.ALGORITHM),
+        Registered("svm_classification", True, svm_classification.ALGORITHM),
         Registered("linear_regression", True, linear_regression.ALGORITHM),
         Registered("pca", False, pca.ALGORITHM),
         Registered("kmeans", False, kmeans.ALGORITHM),
@@ -36,7 +36,7 @@ REGISTRY: dict[str, Registered] = {
         Registered("xgboost_binary_logistic", True),
         Registered("xgboost_regression_squarederror", True),
         Registered("xgboost_regression_gamma", True),
-        Registered("multiclass", True),
+        Registered("multiclass", True, multiclass.ALGORITHM),
     )
 }
 

@@ -204,8 +204,25 @@ GD_SUPERVISED: tuple[Hyperparameter, ...] = (
     Hyperparameter("verbose", Kind.BOOL, False),
 )
 
+#: openGauss GD_HYPERPARAMETERS_SVM_CLASSIFICATION (gd.h): the supervised set, then the svm's own.
+SVM_CLASSIFICATION: tuple[Hyperparameter, ...] = GD_SUPERVISED + (
+    Hyperparameter("lambda", Kind.FLOAT8, 0.01, 0.0, False, DBL_MAX, True),
+    Hyperparameter("kernel", Kind.ENUM, "linear", values=("linear", "gaussian", "polynomial")),
+    Hyperparameter("components", Kind.INT4, 0, 0, True, INT4_MAX, True),
+    Hyperparameter("gamma", Kind.FLOAT8, 0.5, 0.0, False, DBL_MAX, True),
+    Hyperparameter("degree", Kind.INT4, 2, 2, True, 9, True),
+    Hyperparameter("coef0", Kind.FLOAT8, 1.0, 0.0, True, DBL_MAX, True),
+)
+
+#: openGauss multiclass_hyperparameter_definitions (multiclass.cpp): the svm set and the classifier.
+MULTICLASS: tuple[Hyperparameter, ...] = SVM_CLASSIFICATION + (
+    Hyperparameter("classifier", Kind.ENUM, "svm_classification", values=("svm_classification", "logistic_regression")),
+)
+
 __all__ = [
     "GD_SUPERVISED",
+    "MULTICLASS",
+    "SVM_CLASSIFICATION",
     "Hyperparameter",
     "Kind",
     "Value",

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import expr
-from ..optim import Scales
+from ..optim import NGD, Optimizer, Scales
 from . import gd, gd_input
 from .base import Algorithm, Signature, TargetKind, Trained, TrainingData
 from .hyperparameters import GD_SUPERVISED, with_values
@@ -46,15 +46,8 @@ HYPERPARAMETERS = with_values(GD_SUPERVISED, "optimizer", ("gd", "ngd", "normal_
 PREDICTION_TYPES = {16: "boolean", 21: "int4", 23: "int4", 20: "int8", 700: "float4", 701: "float8", 1700: "numeric"}
 
 
-class SquaredLoss:
-    """``(x·w − y)² / 2`` per row: gradient ``Xᵀ(Xw − y)``."""
-
-    def residual(self, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return margin - y
-
-    def row_losses(self, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
-        r = margin - y
-        return r * r / 2.0
+#: ``(x·w − y)² / 2`` per row: gradient ``Xᵀ(Xw − y)`` (linregr.cpp).
+SQUARED = gd.Loss(gd.SQUARED)
 
 
 class GramBatches:
@@ -62,6 +55,7 @@ class GramBatches:
 
     def __init__(self, n_features: int, *, track_scales: bool):
         self.n_weights = n_features + 1
+        self.weight_shape = (self.n_weights,)
         self._k = n_features
         self._gram: list[np.ndarray] = []
         self._xty: list[np.ndarray] = []
@@ -122,8 +116,13 @@ class GramBatches:
             raise RuntimeError("ngd scales were not tracked")
         return self._scales.result()
 
-    def gradient(self, b: int, w: np.ndarray) -> np.ndarray:
-        return self._G[b] @ w - self._h[b]
+    def train_pass(self, order: np.ndarray, w: np.ndarray, optimizer: Optimizer, first: bool) -> np.ndarray:
+        if first and optimizer.kind == NGD:
+            self._ngd = self.scales()
+        ngd = getattr(self, "_ngd", None) or Scales(np.empty((0, self.n_weights)), np.empty(0))
+        gd.kernels().train_gram(self._G, self._h, self.sizes, order, w, optimizer.kind, optimizer.learning_rate, first,
+                           ngd.s_end, ngd.n_end, optimizer.scale, optimizer.scale_rate)
+        return w
 
     def squared_errors(self, w: np.ndarray) -> np.ndarray:
         """Σ(x·w − y)² of every batch."""
@@ -151,7 +150,7 @@ def make_batches(
     """The batch store for this batch size: Gram statistics, or the rows when batches are tiny."""
     if uses_gram(batch_size, n_features) if gram is None else gram:
         return GramBatches(n_features, track_scales=track_scales)
-    return gd.RowBatches(n_features, SquaredLoss(), track_scales=track_scales, memory_limit=memory_limit)
+    return gd.RowBatches(n_features, SQUARED, memory_limit=memory_limit)
 
 
 def build_batches(chunks: Iterable[np.ndarray], n_features: int, batch_size: int, *, track_scales: bool, gram: bool | None = None,
@@ -164,11 +163,11 @@ def build_batches(chunks: Iterable[np.ndarray], n_features: int, batch_size: int
     return builder.finish(), builder.rows  # type: ignore[return-value]
 
 
-def squared_errors(batches: Batches, w: np.ndarray) -> np.ndarray:
-    """Σ(x·w − y)² per batch, for either store."""
+def squared_error(batches: Batches, w: np.ndarray) -> float:
+    """Σ(x·w − y)² over all rows, for either store."""
     if isinstance(batches, GramBatches):
-        return batches.squared_errors(w)
-    return batches.batch_losses(w) * batches.sizes * 2.0
+        return float(batches.squared_errors(w).sum())
+    return batches.scores(w)[0]
 
 
 # -- the model ----------------------------------------------------------------------------------------
@@ -250,7 +249,7 @@ def fit(data: TrainingData, batches: Batches) -> Trained:
     """Train on batches already read; ``mse`` is the true mean squared error of the kept weights."""
     result = gd.run(data, batches)
     with np.errstate(over="ignore", invalid="ignore"):
-        mse = float(squared_errors(batches, result.weights).sum() / data.rows)  # type: ignore[arg-type]
+        mse = squared_error(batches, result.weights) / data.rows
     return Trained(
         model=LinearModel(result.weights),
         iterations=result.iterations,
@@ -276,10 +275,10 @@ __all__ = [
     "NAME",
     "GramBatches",
     "LinearModel",
-    "SquaredLoss",
+    "SQUARED",
     "build_batches",
     "fit",
     "make_batches",
-    "squared_errors",
+    "squared_error",
     "uses_gram",
 ]

@@ -15,6 +15,7 @@ from .statements import (
     CreateModel,
     CreateSnapshot,
     DropModel,
+    EvaluateModel,
     ParamValue,
     Position,
     Query,
@@ -82,7 +83,8 @@ def _items(items: list[exp.Expr] | None, text: str, position: Position
             # e.g. "x @ y", which sqlglot reads as x AS @y (a parameter)
             raise BuildError(f'syntax error at or near "{item.args["alias"].sql()}"', position)
         expr, alias = (item.this, ident_name(item.args["alias"])) if isinstance(item, exp.Alias) else (item, None)
-        selected.append(SelectItem(render_fragment(text, expr.meta[n.SPAN], expr), alias))
+        column = ident_name(expr.this) if isinstance(expr, exp.Column) and isinstance(expr.this, exp.Identifier) else None
+        selected.append(SelectItem(render_fragment(text, expr.meta[n.SPAN], expr), alias, column))
     return tuple(selected), star
 
 
@@ -134,6 +136,12 @@ def _create_model(
 
 def _drop_model(tree: n.DropModel, text: str, position: Position) -> DropModel:
     return DropModel(text, position, name=ident_name(tree.this), if_exists=bool(tree.args.get("exists")))
+
+
+def _evaluate_model(tree: n.EvaluateModel, text: str, position: Position) -> EvaluateModel:
+    relation = tree.args["relation"]
+    return EvaluateModel(text, position, name=ident_name(tree.this),
+                         relation_sql=render_fragment(text, relation.meta[n.SPAN], relation))
 
 
 def _name_parts(name: n.SnapshotName) -> tuple[str | None, str]:
@@ -194,6 +202,7 @@ _BUILDERS: dict[type[exp.Expr], Callable[..., AnyStatement]] = {
     n.Explain: _explain,
     n.CreateModel: _create_model,
     n.DropModel: _drop_model,
+    n.EvaluateModel: _evaluate_model,
     n.CreateSnapshot: _create_snapshot,
     n.SampleSnapshot: _sample_snapshot,
     n.SnapshotCommand: _snapshot_command,

@@ -93,6 +93,7 @@ _TRANSFORMS: dict[type[exp.Expr], Callable[..., str]] = {
     n.CreateModel: _create_model,
     n.ModelParam: lambda self, e: f"{self.sql(e, 'this')} = {self.sql(e, 'value')}",
     n.DropModel: _drop_model,
+    n.EvaluateModel: lambda self, e: f"EVALUATE MODEL {self.sql(e, 'this')} FROM {self.sql(e, 'relation')}",
     n.SnapshotName: _snapshot_name,
     n.RawSQL: lambda self, e: e.this,
     n.SnapshotAction: _snapshot_action,

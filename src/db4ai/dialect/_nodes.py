@@ -55,6 +55,12 @@ class DropModel(exp.Expression):
     arg_types = {"this": True, "exists": False, "cascade": False}
 
 
+class EvaluateModel(exp.Expression):
+    """db4ai's ``EVALUATE MODEL name FROM relation``; ``relation`` is an ``exp.Table``."""
+
+    arg_types = {"this": True, "relation": True}
+
+
 class SnapshotName(exp.Expression):
     """``[schema.]name[@version]`` in a snapshot statement; ``version`` is text."""
 
@@ -104,6 +110,7 @@ class SnapshotCommand(exp.Expression):
 STATEMENT_NODES: tuple[type[exp.Expr], ...] = (
     CreateModel,
     DropModel,
+    EvaluateModel,
     Explain,
     CreateSnapshot,
     SampleSnapshot,

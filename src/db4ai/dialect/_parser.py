@@ -48,6 +48,7 @@ _VERBS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("CREATE", "OR", "REPLACE", "MODEL"), "_parse_create_or_replace_model"),
     (("CREATE", "MODEL"), "_parse_create_model"),
     (("DROP", "MODEL"), "_parse_drop_model"),
+    (("EVALUATE", "MODEL"), "_parse_evaluate_model"),
     (("SAMPLE", "SNAPSHOT"), "_parse_sample_snapshot"),
     (("SPLIT", "SNAPSHOT"), "_parse_split_snapshot"),
     (("PUBLISH", "SNAPSHOT"), "_parse_snapshot_command"),
@@ -242,6 +243,17 @@ class DB4AIParser(Postgres.Parser):
         name = self._model_name()
         cascade = self._match_texts(("CASCADE", "RESTRICT")) and self._prev.text.upper()
         return self.expression(n.DropModel(this=name, exists=bool(exists), cascade=cascade or None), first)
+
+    # EVALUATE MODEL name FROM relation (db4ai's held-out evaluation; not openGauss grammar)
+    def _parse_evaluate_model(self, first: Token) -> n.EvaluateModel:
+        name = self._model_name()
+        self._expect(TokenType.FROM)
+        relation_first = self._curr
+        relation = self._parse_table_parts() if relation_first else None
+        if relation is None:
+            return self._fail()
+        relation.meta[n.SPAN] = self._span(relation_first, self._prev)
+        return self.expression(n.EvaluateModel(this=name, relation=relation), first)
 
     # -- PREDICT BY ------------------------------------------------------------------------
 

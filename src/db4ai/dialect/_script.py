@@ -33,6 +33,7 @@ _DB4AI_STARTS = (
     ("CREATE", "TEMP", "SNAPSHOT"),
     ("CREATE", "TEMPORARY", "SNAPSHOT"),
     ("DROP", "MODEL"),
+    ("EVALUATE", "MODEL"),
     ("SAMPLE", "SNAPSHOT"),
     ("SPLIT", "SNAPSHOT"),
     ("PUBLISH", "SNAPSHOT"),

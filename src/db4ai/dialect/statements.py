@@ -62,11 +62,21 @@ class SelectItem:
 
     sql: str
     alias: str | None = None
+    # the column's name when the expression is a plain column reference (derived from sql: not compared)
+    column: str | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
         """Column label PostgreSQL would give: the alias, else the expression text."""
         return self.alias if self.alias is not None else self.sql
+
+    @property
+    def output_name(self) -> str:
+        """The name of the column this item reads or makes: the alias, else the referenced column's
+        name (case-folded, unquoted), else the expression text."""
+        if self.alias is not None:
+            return self.alias
+        return self.column if self.column is not None else self.sql
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,14 @@ class DropModel(Statement):
 
 
 @dataclass(frozen=True)
+class EvaluateModel(Statement):
+    """``EVALUATE MODEL name FROM relation`` (db4ai): the model's metrics on another relation."""
+
+    name: str
+    relation_sql: str  # the relation as PostgreSQL text (``s@1.0.0`` rendered as ``"s@1.0.0"``)
+
+
+@dataclass(frozen=True)
 class CreateSnapshot(Statement):
     """CREATE SNAPSHOT ... AS query | ... FROM @v USING (...)."""
 
@@ -160,7 +178,7 @@ class SnapshotCommand(Statement):
     snapshot: SnapshotRef
 
 
-DB4AIStatement = Union[CreateModel, DropModel, CreateSnapshot, SampleSnapshot, SnapshotCommand]
+DB4AIStatement = Union[CreateModel, DropModel, EvaluateModel, CreateSnapshot, SampleSnapshot, SnapshotCommand]
 AnyStatement = Union[Query, DB4AIStatement]
 
 __all__ = [
@@ -170,6 +188,7 @@ __all__ = [
     "CreateSnapshot",
     "DB4AIStatement",
     "DropModel",
+    "EvaluateModel",
     "ParamValue",
     "Position",
     "Query",
