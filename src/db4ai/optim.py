@@ -182,6 +182,13 @@ def train(
                      on_pass, clock)
 
 
+def _quiet_losses(objective: Objective, w: np.ndarray) -> np.ndarray:
+    """Test losses on the pool's thread: numpy's error state is per thread, and a diverging run's
+    inf/NaN is reported by the orchestration (openGauss's NOTICE), not as numpy warnings."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return objective.batch_losses(w)
+
+
 def _loop(objective: Objective, optimizer: Optimizer, pool: ThreadPoolExecutor, rng: Rand48, kept: np.ndarray,
           w: np.ndarray, max_iterations: int, tolerance: float, max_seconds: int, start: float,
           on_pass: Callable[[PassRecord], None] | None, clock: Callable[[], float]) -> TrainResult:
@@ -202,7 +209,7 @@ def _loop(objective: Objective, optimizer: Optimizer, pool: ThreadPoolExecutor, 
             # Each batch is tested with W before it trains; W does not change within a pass, so the
             # tests run alongside the training (the compiled loops release the GIL), then their
             # losses are added in the order openGauss visits the batches.
-            tested = pool.submit(objective.batch_losses, kept)
+            tested = pool.submit(_quiet_losses, objective, kept)
             w = objective.train_pass(order, w, optimizer, False)
             total = float_total(tested.result(), order)
         optimizer.end_pass()

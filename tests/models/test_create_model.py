@@ -236,7 +236,8 @@ def test_errors_leave_nothing_behind(mdb, text, error, message):
 
 def test_duplicate_model_name(mdb):
     houses(mdb)
-    models.create_model(mdb, cm("CREATE MODEL m USING linear_regression FEATURES size TARGET price FROM houses"))
+    models.create_model(mdb, cm("CREATE MODEL m USING linear_regression FEATURES size TARGET price FROM houses"
+                                " WITH optimizer = 'ngd'"))
     before = leftovers(mdb)
     with pytest.raises(ObjectExists) as info:
         models.create_model(mdb, cm("CREATE MODEL m USING linear_regression FEATURES tax TARGET price FROM houses"))
@@ -329,7 +330,8 @@ def test_snapshot_ids_are_recorded(mdb):
         pytest.skip("the snapshot module is not installed in this build")
     houses(mdb)
     mdb.execute("SELECT * FROM db4ai.create_snapshot(NULL, 'hs', ARRAY['SELECT * FROM houses'])")
-    models.create_model(mdb, cm("CREATE MODEL m USING linear_regression FEATURES tax TARGET price FROM hs@1.0.0"))
+    models.create_model(mdb, cm("CREATE MODEL m USING linear_regression FEATURES tax TARGET price FROM hs@1.0.0"
+                                " WITH optimizer = 'ngd'"))
     ids = mdb.execute("SELECT snapshot_ids FROM db4ai.gs_model_warehouse").fetchone()[0]
     assert ids == [mdb.execute("SELECT id FROM db4ai.snapshot WHERE name = 'hs@1.0.0'").fetchone()[0]]
 
