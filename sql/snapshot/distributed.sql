@@ -56,6 +56,21 @@ BEGIN
 END;
 $$;
 
+-- Is i_rel a Citus table (distributed or reference)? Citus refuses triggers on those.
+CREATE OR REPLACE FUNCTION db4ai._citus_table(i_rel regclass) RETURNS boolean
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v boolean;
+BEGIN
+    IF i_rel IS NULL OR NOT db4ai._citus() THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1)' INTO v USING i_rel;
+    RETURN v;
+END;
+$$;
+
 -- The hash-distributed tables a query reads, directly or through views, in the order PostgreSQL
 -- records them. PostgreSQL finds them: the query becomes a temporary view (with the caller's
 -- search_path and rights) whose dependencies are followed. Empty without Citus.

@@ -92,10 +92,12 @@ BEGIN
                        'FOR EACH STATEMENT EXECUTE FUNCTION db4ai._refuse_write()', i_rel);
         EXECUTE format('CREATE OR REPLACE TRIGGER _db4ai_immutable_row INSTEAD OF INSERT OR UPDATE OR DELETE ON %s '
                        'FOR EACH ROW EXECUTE FUNCTION db4ai._refuse_write()', i_rel);
-    ELSE
+    ELSIF NOT db4ai._citus_table(i_rel) THEN
         EXECUTE format('CREATE OR REPLACE TRIGGER _db4ai_immutable BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
                        'FOR EACH STATEMENT EXECUTE FUNCTION db4ai._refuse_write()', i_rel);
     END IF;
+    -- A Citus distributed or reference backing table gets no trigger (Citus refuses triggers there):
+    -- its view refuses writes like any other, and only its owner could write the table itself.
 END;
 $$;
 
