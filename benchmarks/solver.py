@@ -102,7 +102,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
     with db4ai.connect(ctx.dsn, autocommit=True) as shim, ctx.connect() as plain:
         create_table(plain, ctx.rows)
         moments = plain.execute(
-            "SELECT db4ai._linregr_moments_sql(%s, %s, %s::regtype[], current_setting('search_path'))",
+            "SELECT db4ai_internal._linregr_moments_sql(%s, %s, %s::regtype[], current_setting('search_path'))",
             (f"SELECT y, {features} FROM {TABLE}", ["y", *FEATURES], ["float8"] * 11)).fetchone()[0]
 
         def by_hand() -> None:
@@ -156,7 +156,7 @@ def _hand_written(ctx: BenchContext, conn: psycopg.Connection, features: str) ->
     conn.execute("SET max_parallel_workers_per_gather = 0")
     conn.execute(_HAND_AGGREGATE)
     moments = conn.execute(
-        "SELECT db4ai._linregr_moments_sql(%s, %s, %s::regtype[], current_setting('search_path'))",
+        "SELECT db4ai_internal._linregr_moments_sql(%s, %s, %s::regtype[], current_setting('search_path'))",
         (source, ["y", *FEATURES], ["float8"] * 11)).fetchone()[0]
     built_in = f"built-in regr_* moments, {rows:,} rows, no workers"
     best = interleaved(ctx, {

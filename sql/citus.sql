@@ -12,7 +12,8 @@
 --   * propagated to the workers: what a query pushed down to a worker may call, i.e. each model's
 --     generated prediction function db4ai."<model>_pred" (created by the warehouse trigger, which
 --     Citus propagates in immediate mode with its dependency, the schema) and the helpers such a
---     body calls (db4ai._input_array_error, _ova_argmax, the _float8_array overloads).
+--     body calls (db4ai_internal._input_array_error, _ova_argmax, the _float8_array overloads;
+--     Citus propagates their schema db4ai_internal with them).
 --   * snapshot storage of distributed sources is distributed (create.sql, storage.sql); views
 --     over it are propagated by Citus like any view over distributed tables.
 DO $$
@@ -26,7 +27,7 @@ BEGIN
     FOR v_fn IN
         -- the helpers a printed prediction may call (sql/model/predict.sql)
         SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
-         WHERE p.pronamespace = 'db4ai'::regnamespace AND p.proname IN ('_input_array_error', '_float8_array', '_ova_argmax')
+         WHERE p.pronamespace = 'db4ai_internal'::regnamespace AND p.proname IN ('_input_array_error', '_float8_array', '_ova_argmax')
         UNION ALL
         SELECT p.oid::regprocedure FROM db4ai.gs_model_warehouse m
           JOIN pg_catalog.pg_proc p ON p.proname = m.predict_function

@@ -1,5 +1,5 @@
 -- The catalog's documentation, as psql shows it (\d+ db4ai.snapshot, \df+ db4ai.*): a COMMENT on every
--- public table, column and function of schema db4ai (names starting with "_" are internal).
+-- public table, column and function of schema db4ai (its helpers live in schema db4ai_internal, sql/core.sql).
 -- tests/core/test_catalog_comments.py fails on any public object without one. Comments of functions
 -- sit next to their definitions; the columns' are gathered here, one table after another.
 
@@ -62,7 +62,7 @@ COMMENT ON COLUMN db4ai.gs_model_training_log.delta_loss IS '|previous loss - lo
 COMMENT ON COLUMN db4ai.gs_model_training_log.learning_rate IS 'learning rate used in the pass';
 COMMENT ON COLUMN db4ai.gs_model_training_log.elapsed IS 'seconds since training started, at the end of the pass';
 
-COMMENT ON COLUMN db4ai.gs_model_warehouse.prediction IS 'the prediction as an expression tree (jsonb; node kinds in src/db4ai/expr.py), printed to SQL by db4ai._expr_sql for PREDICT BY, predict_model_sql and predict_function';
+COMMENT ON COLUMN db4ai.gs_model_warehouse.prediction IS 'the prediction as an expression tree (jsonb; node kinds in src/db4ai/expr.py), printed to SQL by db4ai_internal._expr_sql for PREDICT BY, predict_model_sql and predict_function';
 COMMENT ON COLUMN db4ai.gs_model_warehouse.details IS 'the algorithm''s own gs_explain_model lines ("label: value"), after the scores';
 
 COMMENT ON SEQUENCE db4ai.training_run_id_seq IS 'ids of db4ai.training_run';

@@ -22,6 +22,9 @@ BEGIN
     END IF;
 END
 $$;
+-- Citus: the schema too is the coordinator's own (objects.sql says why); a schema made in Citus's
+-- immediate mode would be propagated, and every function made in it afterwards with it.
+SET LOCAL citus.create_object_propagation = deferred;
 CREATE SCHEMA IF NOT EXISTS db4ai;
 \ir objects.sql
 COMMIT;

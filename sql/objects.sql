@@ -8,8 +8,8 @@
 -- On a Citus coordinator, objects are created on the coordinator only; citus.sql then hands the
 -- workers what they need. (Elsewhere this only sets an unused placeholder setting.)
 SET LOCAL citus.create_object_propagation = deferred;
-\ir upgrade.sql
 \ir core.sql
+\ir upgrade.sql
 \ir snapshot/_all.sql
 \ir model/_all.sql
 \ir solver/_all.sql

@@ -1,5 +1,5 @@
 -- Removes every db4ai object: snapshots' backing storage, the model warehouse, training runs and
--- artifacts (all in schema db4ai), functions, types, settings.
+-- artifacts (all in schema db4ai), functions, types, settings, and the helpers in schema db4ai_internal.
 --   psql "$DSN" -v ON_ERROR_STOP=1 -f sql/uninstall.sql
 -- Uninstalling deletes all snapshots (views and backing tables in user schemas), all models, runs and artifacts.
 -- It removes db4ai however it was installed (install.sql or CREATE EXTENSION db4ai).
@@ -12,5 +12,6 @@ DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('db4ai install')); END $$;
 \ir snapshot/uninstall.sql
 DROP EXTENSION IF EXISTS db4ai CASCADE;
 DROP SCHEMA IF EXISTS db4ai CASCADE;
+DROP SCHEMA IF EXISTS db4ai_internal CASCADE;
 COMMIT;
 \set QUIET :db4ai_quiet

@@ -91,39 +91,41 @@ def pg_binary(name: str, server: Any = None) -> str:
     return str(commands.POSTGRES_BIN_PATH / name)
 
 
-#: Every object in schema db4ai with its definition, privileges and comment, for comparing two installs.
+#: Every object in schemas db4ai and db4ai_internal with its definition, privileges and comment, for
+#: comparing two installs (names are schema-qualified).
 DB4AI_OBJECTS = """
-    SELECT 'class', c.relname, c.relkind::text, coalesce(pg_get_viewdef(c.oid), ''),
+    SELECT 'class', n.nspname || '.' || c.relname, c.relkind::text, coalesce(pg_get_viewdef(c.oid), ''),
            (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' '
                               || coalesce(col_description(c.oid, a.attnum), '-'), ', ' ORDER BY a.attnum)
               FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
            coalesce(c.relacl::text, ''), coalesce(obj_description(c.oid, 'pg_class'), '')
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'db4ai'
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('db4ai', 'db4ai_internal')
     UNION ALL
-    SELECT 'function', p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid), '',
+    SELECT 'function', n.nspname || '.' || p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid), '',
            coalesce(p.proacl::text, ''), coalesce(obj_description(p.oid, 'pg_proc'), '')
-      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'db4ai' AND p.prokind <> 'a'
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname IN ('db4ai', 'db4ai_internal') AND p.prokind <> 'a'
     UNION ALL
-    SELECT 'type', t.typname, t.typtype::text, '', '', '', coalesce(obj_description(t.oid, 'pg_type'), '')
-      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'db4ai'
+    SELECT 'type', n.nspname || '.' || t.typname, t.typtype::text, '', '', '', coalesce(obj_description(t.oid, 'pg_type'), '')
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname IN ('db4ai', 'db4ai_internal')
     UNION ALL
     SELECT 'policy', pol.polname, pol.polrelid::regclass::text, coalesce(pg_get_expr(pol.polqual, pol.polrelid), ''),
            coalesce(pg_get_expr(pol.polwithcheck, pol.polrelid), ''), pol.polcmd::text, ''
       FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'db4ai'
+     WHERE n.nspname IN ('db4ai', 'db4ai_internal')
     UNION ALL
     SELECT 'trigger', tg.tgname, tg.tgrelid::regclass::text, pg_get_triggerdef(tg.oid), '', '', ''
       FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'db4ai' AND NOT tg.tgisinternal
+     WHERE n.nspname IN ('db4ai', 'db4ai_internal') AND NOT tg.tgisinternal
     UNION ALL
     SELECT 'schema', n.nspname, '', '', '', coalesce(n.nspacl::text, ''), coalesce(obj_description(n.oid, 'pg_namespace'), '')
-      FROM pg_namespace n WHERE n.nspname = 'db4ai'
+      FROM pg_namespace n WHERE n.nspname IN ('db4ai', 'db4ai_internal')
     ORDER BY 1, 2, 3
 """
 
 
 def db4ai_objects(dsn: str) -> list[tuple]:
-    """Every object in schema db4ai (see DB4AI_OBJECTS), sorted."""
+    """Every object of db4ai (see DB4AI_OBJECTS), sorted."""
     import psycopg
 
     with psycopg.connect(dsn) as conn:

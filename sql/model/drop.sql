@@ -10,7 +10,7 @@ AS $$
 DECLARE
     v_owner oid;
 BEGIN
-    PERFORM db4ai._check_model_name(p_model);
+    PERFORM db4ai_internal._check_model_name(p_model);
     SELECT modelowner INTO v_owner FROM db4ai.gs_model_warehouse WHERE modelname = p_model::name;
     IF NOT FOUND THEN
         IF p_if_exists THEN
@@ -19,7 +19,7 @@ BEGIN
         END IF;
         RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
     END IF;
-    IF NOT db4ai._is_model_owner(v_owner) THEN
+    IF NOT db4ai_internal._is_model_owner(v_owner) THEN
         RAISE EXCEPTION 'must be owner of model %', p_model
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Only the role that created the model, its members, or a superuser may drop it.';

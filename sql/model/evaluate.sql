@@ -20,7 +20,7 @@
 -- caller's search_path; every function called here is schema-qualified.
 
 -- The relation named by p_relation: a regclass text, or the name@version shorthand of a snapshot.
-CREATE OR REPLACE FUNCTION db4ai._evaluation_relation(p_relation text) RETURNS regclass
+CREATE OR REPLACE FUNCTION db4ai_internal._evaluation_relation(p_relation text) RETURNS regclass
     LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
@@ -55,7 +55,7 @@ END
 $$;
 
 -- Metrics from a confusion table (actual, predicted, n): accuracy, precision, recall, f1.
-CREATE OR REPLACE FUNCTION db4ai._classification_metrics(p_confusion jsonb, p_positive text, p_binary boolean,
+CREATE OR REPLACE FUNCTION db4ai_internal._classification_metrics(p_confusion jsonb, p_positive text, p_binary boolean,
     OUT o_accuracy float8, OUT o_precision float8, OUT o_recall float8, OUT o_f1 float8)
     LANGUAGE sql IMMUTABLE
 AS $$
@@ -98,7 +98,7 @@ DECLARE
     v_mae      float8;
     v_ss_tot   float8;
 BEGIN
-    PERFORM db4ai._check_model_name(p_model);
+    PERFORM db4ai_internal._check_model_name(p_model);
     SELECT * INTO m FROM db4ai.gs_model_warehouse AS w WHERE w.modelname = p_model::name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'No model found with name %', p_model
@@ -110,7 +110,7 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Unsupervised models have nothing to compare with; models stored by db4ai before 0.2 need training again.';
     END IF;
-    v_rel := db4ai._evaluation_relation(p_relation);
+    v_rel := db4ai_internal._evaluation_relation(p_relation);
     v_columns := ARRAY(SELECT pg_catalog.jsonb_array_elements_text(v_about -> 'features'));
     v_target := v_about ->> 'column';
     SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', c), ', ') INTO v_missing
@@ -126,7 +126,7 @@ BEGIN
                                 pg_catalog.quote_ident(v_target));
     END IF;
     v_pred := db4ai.predict_model_sql(p_model, ARRAY(SELECT 'q.' || pg_catalog.quote_ident(c) FROM pg_catalog.unnest(v_columns) AS c));
-    v_type := db4ai._prediction_returns(m.prediction, m.outputtype);
+    v_type := db4ai_internal._prediction_returns(m.prediction, m.outputtype);
 
     IF v_about ->> 'kind' = 'continuous' THEN
         EXECUTE pg_catalog.format(
@@ -152,8 +152,8 @@ BEGIN
        INTO v_conf;
     v_rows := (SELECT coalesce(sum((e ->> 'n')::float8), 0) FROM pg_catalog.jsonb_array_elements(v_conf) AS e);
     -- the positive class as the prediction's type prints it (a bool category 'true' reads back as 'true')
-    v_metrics := db4ai._classification_metrics(
-        v_conf, CASE WHEN v_about ? 'positive' THEN db4ai._as_text_of(v_about ->> 'positive', v_type) END,
+    v_metrics := db4ai_internal._classification_metrics(
+        v_conf, CASE WHEN v_about ? 'positive' THEN db4ai_internal._as_text_of(v_about ->> 'positive', v_type) END,
         v_about ->> 'kind' = 'binary');
     RETURN QUERY VALUES ('rows', v_rows, NULL::text, NULL::text), ('accuracy', v_metrics.o_accuracy, NULL, NULL),
                         ('precision', v_metrics.o_precision, NULL, NULL), ('recall', v_metrics.o_recall, NULL, NULL),
@@ -174,7 +174,7 @@ COMMENT ON FUNCTION db4ai.evaluate_model(text, text) IS
     'db4ai: metrics of a stored model on a relation with its feature and target columns (EVALUATE MODEL)';
 
 -- The text a value of type p_type prints, given its text (e.g. bool 'true' -> 'true', numeric '1.50' -> '1.50').
-CREATE OR REPLACE FUNCTION db4ai._as_text_of(p_text text, p_type text) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._as_text_of(p_text text, p_type text) RETURNS text
     LANGUAGE plpgsql STABLE STRICT
 AS $$
 DECLARE

@@ -7,7 +7,7 @@
 -- Unlike openGauss the argument is not lower-cased, so quoted mixed-case model names work, and
 -- int2 targets (predicted as int4) report Int32 instead of failing.
 
-CREATE OR REPLACE FUNCTION db4ai._return_type_label(p_outputtype oid) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._return_type_label(p_outputtype oid) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -19,7 +19,7 @@ AS $$
 $$;
 
 -- C's "%.<n>f" of a float: fixed notation, n decimals.
-CREATE OR REPLACE FUNCTION db4ai._fixed(p_value float8, p_decimals int4) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._fixed(p_value float8, p_decimals int4) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -40,14 +40,14 @@ DECLARE
     v_type text;
     v_out  text;
 BEGIN
-    PERFORM db4ai._check_model_name(p_model);
+    PERFORM db4ai_internal._check_model_name(p_model);
     SELECT * INTO m FROM db4ai.gs_model_warehouse WHERE modelname = p_model::name;
     IF NOT FOUND THEN
         RAISE WARNING 'There is no model called "%".', p_model;
         RAISE EXCEPTION 'empty model obtained for EXPLAIN MODEL'
             USING ERRCODE = 'undefined_object', HINT = 'gs_model_warehouse lists the stored models.';
     END IF;
-    v_type := db4ai._return_type_label(m.outputtype);
+    v_type := db4ai_internal._return_type_label(m.outputtype);
     IF v_type IS NULL THEN
         RAISE EXCEPTION 'invalid return type (%) for model of name "%"', m.outputtype, m.modelname
             USING ERRCODE = 'feature_not_supported';
@@ -55,16 +55,16 @@ BEGIN
     v_out := format(E'Name: %s\nAlgorithm: %s\nQuery: %s\nReturn type: %s\n' ||
                     E'Pre-processing time: %s\nExecution time: %s\nProcessed tuples: %s\nDiscarded tuples: %s\n',
                     m.modelname, m.modeltype, m.query, v_type,
-                    db4ai._fixed(coalesce(m.preprocesstime, 0), 6), db4ai._fixed(coalesce(m.exectime, 0), 6),
+                    db4ai_internal._fixed(coalesce(m.preprocesstime, 0), 6), db4ai_internal._fixed(coalesce(m.exectime, 0), 6),
                     m.processedtuples, m.discardedtuples);
     FOR i IN 1 .. coalesce(cardinality(m.hyperparametersnames), 0) LOOP
         v_out := v_out || format(E'%s: %s\n', m.hyperparametersnames[i],
             CASE WHEN m.hyperparametersoids[i] = 701
-                 THEN db4ai._fixed(m.hyperparametersvalues[i]::float8, 10)
+                 THEN db4ai_internal._fixed(m.hyperparametersvalues[i]::float8, 10)
                  ELSE m.hyperparametersvalues[i] END);
     END LOOP;
     FOR i IN 1 .. coalesce(cardinality(m.trainingscoresname), 0) LOOP
-        v_out := v_out || format(E'%s: %s\n', m.trainingscoresname[i], db4ai._fixed(m.trainingscoresvalue[i], 10));
+        v_out := v_out || format(E'%s: %s\n', m.trainingscoresname[i], db4ai_internal._fixed(m.trainingscoresvalue[i], 10));
     END LOOP;
     IF m.coefficients IS NOT NULL THEN
         v_out := v_out || format(E'weights: %s\n', m.coefficients::text);

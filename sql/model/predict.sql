@@ -2,7 +2,7 @@
 --
 -- A model's prediction is stored as an expression tree (gs_model_warehouse.prediction, jsonb; the
 -- node kinds are documented in src/db4ai/expr.py): each algorithm assembles its tree in Python,
--- and exactly one printer, db4ai._expr_sql, turns a tree into SQL. It is used twice:
+-- and exactly one printer, db4ai_internal._expr_sql, turns a tree into SQL. It is used twice:
 --   * db4ai.predict_model_sql(model, feature expressions): the expression over the caller's own
 --     feature expressions (what PREDICT BY means, as SQL text);
 --   * a function db4ai."<model>_pred"(features...) generated when the model is stored, whose body
@@ -14,11 +14,11 @@
 -- generated function, which a SECURITY DEFINER trigger creates.
 
 -- db4ai 0.1's printer (one per model kind) is replaced by the expression-tree printer below.
-DROP FUNCTION IF EXISTS db4ai._prediction_sql(text, float8[], oid[], oid, text[]);
+DROP FUNCTION IF EXISTS db4ai_internal._prediction_sql(text, float8[], oid[], oid, text[]);
 
 -- Raised from inside prediction expressions when a float array feature has the wrong shape.
 -- IMMUTABLE so that the generated functions stay inlinable.
-CREATE OR REPLACE FUNCTION db4ai._input_array_error(p_expected int4, p_input float8[]) RETURNS float8
+CREATE OR REPLACE FUNCTION db4ai_internal._input_array_error(p_expected int4, p_input float8[]) RETURNS float8
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -38,7 +38,7 @@ $$;
 -- (the result is the same there), a NaN margin never wins, and a score below 2^-150 is 0 as C's
 -- float conversion makes it. No SET clause: it runs once per predicted row, and it is
 -- SECURITY INVOKER over built-in arithmetic only.
-CREATE OR REPLACE FUNCTION db4ai._ova_argmax(p_margins float8[]) RETURNS int4
+CREATE OR REPLACE FUNCTION db4ai_internal._ova_argmax(p_margins float8[]) RETURNS int4
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
 DECLARE
@@ -71,7 +71,7 @@ $$;
 -- The SQL type a linear model predicts for its TARGET type (openGauss picks db4ai_predict_by_<type>
 -- the same way; int2 targets predict int4, as openGauss's _int32 function does). NULL: none.
 -- Kept for models stored before prediction trees existed (see the upgrade at the end of this file).
-CREATE OR REPLACE FUNCTION db4ai._prediction_type(p_outputtype oid) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._prediction_type(p_outputtype oid) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -81,7 +81,7 @@ AS $$
     END
 $$;
 
-CREATE OR REPLACE FUNCTION db4ai._corrupt_prediction(p_node jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._corrupt_prediction(p_node jsonb) RETURNS text
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -92,7 +92,7 @@ END
 $$;
 
 -- Argument number of a node's reference (1-based), checked against the arguments given.
-CREATE OR REPLACE FUNCTION db4ai._expr_arg(p_ref jsonb, p_args text[]) RETURNS int4
+CREATE OR REPLACE FUNCTION db4ai_internal._expr_arg(p_ref jsonb, p_args text[]) RETURNS int4
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -100,11 +100,11 @@ DECLARE
     v int4;
 BEGIN
     IF jsonb_typeof(p_ref) IS DISTINCT FROM 'number' THEN
-        PERFORM db4ai._corrupt_prediction(p_ref);
+        PERFORM db4ai_internal._corrupt_prediction(p_ref);
     END IF;
     v := (p_ref::text)::int4;
     IF v < 1 OR v > coalesce(cardinality(p_args), 0) THEN
-        PERFORM db4ai._corrupt_prediction(p_ref);
+        PERFORM db4ai_internal._corrupt_prediction(p_ref);
     END IF;
     RETURN v;
 END
@@ -114,7 +114,7 @@ $$;
 -- placeholders or the caller's own expressions, returned to that caller). p_oids are the feature
 -- types (bool features count 0/1), p_output the model's output type (for {"out": ...} constants).
 -- Every operator is parenthesised, so no precedence question arises.
-CREATE OR REPLACE FUNCTION db4ai._expr_sql(p_node jsonb, p_args text[], p_oids oid[], p_output oid) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._expr_sql(p_node jsonb, p_args text[], p_oids oid[], p_output oid) RETURNS text
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
     SET extra_float_digits = 3  -- float8 -> text keeps every digit (shortest exact form)
@@ -130,7 +130,7 @@ BEGIN
         RETURN format('%L::float8', ((p_node::text)::float8)::text);
     END IF;
     IF jsonb_typeof(p_node) IS DISTINCT FROM 'object' THEN
-        RETURN db4ai._corrupt_prediction(p_node);
+        RETURN db4ai_internal._corrupt_prediction(p_node);
     END IF;
     SELECT k INTO v_key FROM jsonb_object_keys(p_node) AS k
      WHERE k NOT IN ('a', 'else') ORDER BY k LIMIT 1;
@@ -141,9 +141,9 @@ BEGIN
     END IF;
     IF v_key IN ('+', '*', '-', '/', '<', '<=', '>', '>=', '=', '<>', 'and', 'or', 'f', 'call', 'arr', 'argmin') THEN
         IF jsonb_typeof(v_args) IS DISTINCT FROM 'array' THEN
-            RETURN db4ai._corrupt_prediction(p_node);
+            RETURN db4ai_internal._corrupt_prediction(p_node);
         END IF;
-        SELECT coalesce(array_agg(db4ai._expr_sql(e, p_args, p_oids, p_output) ORDER BY o), ARRAY[]::text[])
+        SELECT coalesce(array_agg(db4ai_internal._expr_sql(e, p_args, p_oids, p_output) ORDER BY o), ARRAY[]::text[])
           INTO v_sub FROM jsonb_array_elements(v_args) WITH ORDINALITY AS t(e, o);
     END IF;
     CASE v_key
@@ -152,19 +152,19 @@ BEGIN
     WHEN 'i' THEN
         RETURN ((v_args::text)::int4)::text;
     WHEN 'x' THEN
-        v_i := db4ai._expr_arg(v_args, p_args);
+        v_i := db4ai_internal._expr_arg(v_args, p_args);
         IF p_oids[v_i] = 16 THEN  -- bool features count as 0/1
             RETURN format('CAST(CAST((%s) AS boolean) AS int4)', p_args[v_i]);
         END IF;
         RETURN format('CAST((%s) AS float8)', p_args[v_i]);
     WHEN 'xa' THEN
-        RETURN format('CAST((%s) AS float8[])', p_args[db4ai._expr_arg(v_args, p_args)]);
+        RETURN format('CAST((%s) AS float8[])', p_args[db4ai_internal._expr_arg(v_args, p_args)]);
     WHEN 'xe' THEN
-        RETURN format('(CAST((%s) AS float8[]))[%s]', p_args[db4ai._expr_arg(v_args -> 0, p_args)],
+        RETURN format('(CAST((%s) AS float8[]))[%s]', p_args[db4ai_internal._expr_arg(v_args -> 0, p_args)],
                       ((v_args ->> 1)::int4)::text);
     WHEN 'array_ok' THEN
         RETURN format('(array_ndims(%1$s) = 1 AND array_lower(%1$s, 1) = 1 AND cardinality(%1$s) = %2$s)',
-                      format('CAST((%s) AS float8[])', p_args[db4ai._expr_arg(v_args -> 0, p_args)]),
+                      format('CAST((%s) AS float8[])', p_args[db4ai_internal._expr_arg(v_args -> 0, p_args)]),
                       ((v_args ->> 1)::int4)::text);
     WHEN '+' THEN
         RETURN '(' || array_to_string(v_sub, ' + ') || ')';
@@ -189,9 +189,9 @@ BEGIN
     WHEN 'or' THEN
         RETURN '(' || array_to_string(v_sub, ' OR ') || ')';
     WHEN 'not' THEN
-        RETURN '(NOT ' || db4ai._expr_sql(v_args, p_args, p_oids, p_output) || ')';
+        RETURN '(NOT ' || db4ai_internal._expr_sql(v_args, p_args, p_oids, p_output) || ')';
     WHEN 'isnull' THEN
-        RETURN '(' || db4ai._expr_sql(v_args, p_args, p_oids, p_output) || ' IS NULL)';
+        RETURN '(' || db4ai_internal._expr_sql(v_args, p_args, p_oids, p_output) || ' IS NULL)';
     WHEN 'f' THEN
         IF (p_node ->> 'f') IN ('exp', 'ln', 'sqrt', 'cos', 'sin', 'tanh', 'abs', 'trunc', 'floor', 'ceil', 'sign',
                                 'power', 'greatest', 'least', 'array_position') THEN
@@ -199,14 +199,14 @@ BEGIN
         END IF;
     WHEN 'call' THEN
         IF (p_node ->> 'call') IN ('_input_array_error', '_ova_argmax') THEN
-            RETURN format('db4ai.%I(%s)', p_node ->> 'call', array_to_string(v_sub, ', '));
+            RETURN format('db4ai_internal.%I(%s)', p_node ->> 'call', array_to_string(v_sub, ', '));
         END IF;
     WHEN 'case' THEN
         IF jsonb_typeof(v_args) = 'array' AND p_node ? 'else' THEN
-            SELECT string_agg(format('WHEN %s THEN %s', db4ai._expr_sql(b -> 0, p_args, p_oids, p_output),
-                                     db4ai._expr_sql(b -> 1, p_args, p_oids, p_output)), ' ' ORDER BY o)
+            SELECT string_agg(format('WHEN %s THEN %s', db4ai_internal._expr_sql(b -> 0, p_args, p_oids, p_output),
+                                     db4ai_internal._expr_sql(b -> 1, p_args, p_oids, p_output)), ' ' ORDER BY o)
               INTO v_type FROM jsonb_array_elements(v_args) WITH ORDINALITY AS t(b, o);
-            RETURN format('(CASE %s ELSE %s END)', v_type, db4ai._expr_sql(p_node -> 'else', p_args, p_oids, p_output));
+            RETURN format('(CASE %s ELSE %s END)', v_type, db4ai_internal._expr_sql(p_node -> 'else', p_args, p_oids, p_output));
         END IF;
     WHEN 'pick' THEN  -- a class: (CAST(ARRAY['c1', ...] AS type[]))[i]
         v_type := coalesce(p_node ->> 't', format_type(p_output, NULL));
@@ -216,7 +216,7 @@ BEGIN
             RETURN format('(CAST(ARRAY[%s]::text[] AS %s[]))[%s]',
                           (SELECT coalesce(string_agg(quote_literal(e), ', ' ORDER BY o), '')
                              FROM jsonb_array_elements_text(p_node -> 'a') WITH ORDINALITY AS t(e, o)),
-                          v_type, db4ai._expr_sql(v_args, p_args, p_oids, p_output));
+                          v_type, db4ai_internal._expr_sql(v_args, p_args, p_oids, p_output));
         END IF;
     WHEN 'out' THEN
         IF jsonb_typeof(v_args) = 'string' THEN
@@ -228,7 +228,7 @@ BEGIN
             IF v_key = 'null' THEN
                 RETURN format('NULL::%s', v_type);
             END IF;
-            RETURN format('CAST(%s AS %s)', db4ai._expr_sql(p_node -> 'a', p_args, p_oids, p_output), v_type);
+            RETURN format('CAST(%s AS %s)', db4ai_internal._expr_sql(p_node -> 'a', p_args, p_oids, p_output), v_type);
         END IF;
     WHEN 'arr' THEN
         IF cardinality(v_sub) = 0 THEN
@@ -239,22 +239,22 @@ BEGIN
         -- a simple CASE evaluates least() once, then the WHEN values in order up to the first match
         IF cardinality(v_sub) >= 1 AND jsonb_typeof(p_node -> 'a') = 'array'
            AND jsonb_array_length(p_node -> 'a') = cardinality(v_sub) AND p_node ? 'else' THEN
-            SELECT string_agg(format('WHEN %s THEN %s', v_sub[o], db4ai._expr_sql(r, p_args, p_oids, p_output)),
+            SELECT string_agg(format('WHEN %s THEN %s', v_sub[o], db4ai_internal._expr_sql(r, p_args, p_oids, p_output)),
                               ' ' ORDER BY o)
               INTO v_type FROM jsonb_array_elements(p_node -> 'a') WITH ORDINALITY AS t(r, o);
             RETURN format('(CASE least(%s) %s ELSE %s END)', array_to_string(v_sub, ', '), v_type,
-                          db4ai._expr_sql(p_node -> 'else', p_args, p_oids, p_output));
+                          db4ai_internal._expr_sql(p_node -> 'else', p_args, p_oids, p_output));
         END IF;
     ELSE
         NULL;
     END CASE;
-    RETURN db4ai._corrupt_prediction(p_node);
+    RETURN db4ai_internal._corrupt_prediction(p_node);
 END
 $$;
 
 -- A stored prediction printed as one SQL expression of its declared type: the entry point of the
 -- printer (malformed numbers in a tree count as corruption too).
-CREATE OR REPLACE FUNCTION db4ai._prediction_sql(p_prediction jsonb, p_args text[], p_oids oid[], p_output oid)
+CREATE OR REPLACE FUNCTION db4ai_internal._prediction_sql(p_prediction jsonb, p_args text[], p_oids oid[], p_output oid)
     RETURNS text
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
@@ -263,19 +263,19 @@ DECLARE
     v_expr text;
 BEGIN
     BEGIN
-        v_expr := db4ai._expr_sql(p_prediction -> 'expr', p_args, p_oids, p_output);
+        v_expr := db4ai_internal._expr_sql(p_prediction -> 'expr', p_args, p_oids, p_output);
     EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR invalid_parameter_value THEN
-        RETURN db4ai._corrupt_prediction(p_prediction -> 'expr');
+        RETURN db4ai_internal._corrupt_prediction(p_prediction -> 'expr');
     END;
-    IF v_expr IS NULL OR db4ai._prediction_returns(p_prediction, p_output) IS NULL THEN
-        RETURN db4ai._corrupt_prediction(p_prediction);
+    IF v_expr IS NULL OR db4ai_internal._prediction_returns(p_prediction, p_output) IS NULL THEN
+        RETURN db4ai_internal._corrupt_prediction(p_prediction);
     END IF;
-    RETURN format('CAST(%s AS %s)', v_expr, db4ai._prediction_returns(p_prediction, p_output));
+    RETURN format('CAST(%s AS %s)', v_expr, db4ai_internal._prediction_returns(p_prediction, p_output));
 END
 $$;
 
 -- The SQL type a stored prediction returns ("output": the target's own type).
-CREATE OR REPLACE FUNCTION db4ai._prediction_returns(p_prediction jsonb, p_outputtype oid) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._prediction_returns(p_prediction jsonb, p_outputtype oid) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -287,7 +287,7 @@ AS $$
 $$;
 
 -- Number and SQL types of a model's arguments: one float8[] for an array feature, else one per feature.
-CREATE OR REPLACE FUNCTION db4ai._prediction_arg_types(p_feature_oids oid[]) RETURNS text[]
+CREATE OR REPLACE FUNCTION db4ai_internal._prediction_arg_types(p_feature_oids oid[]) RETURNS text[]
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -299,7 +299,7 @@ AS $$
 $$;
 
 -- A stored model for prediction (the missing-model error is openGauss's text).
-CREATE OR REPLACE FUNCTION db4ai._predictable_model(p_model text, p_features text[]) RETURNS db4ai.gs_model_warehouse
+CREATE OR REPLACE FUNCTION db4ai_internal._predictable_model(p_model text, p_features text[]) RETURNS db4ai.gs_model_warehouse
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -307,17 +307,17 @@ DECLARE
     m        db4ai.gs_model_warehouse%ROWTYPE;
     v_inputs int4;
 BEGIN
-    PERFORM db4ai._check_model_name(p_model);
+    PERFORM db4ai_internal._check_model_name(p_model);
     SELECT * INTO m FROM db4ai.gs_model_warehouse WHERE modelname = p_model::name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'No model found with name %', p_model
             USING ERRCODE = 'undefined_object', HINT = 'gs_model_warehouse lists the stored models.';
     END IF;
-    IF m.prediction IS NULL OR db4ai._prediction_returns(m.prediction, m.outputtype) IS NULL THEN
+    IF m.prediction IS NULL OR db4ai_internal._prediction_returns(m.prediction, m.outputtype) IS NULL THEN
         RAISE EXCEPTION 'Cannot trigger prediction for model with oid %', m.outputtype
             USING ERRCODE = 'feature_not_supported';
     END IF;
-    v_inputs := cardinality(db4ai._prediction_arg_types(m.feature_oids));
+    v_inputs := cardinality(db4ai_internal._prediction_arg_types(m.feature_oids));
     IF coalesce(cardinality(p_features), 0) <> v_inputs THEN
         IF m.prediction #>> '{messages,arguments}' IS NOT NULL THEN  -- the algorithm's own text (k-means)
             RAISE EXCEPTION '%', m.prediction #>> '{messages,arguments}' USING ERRCODE = 'invalid_parameter_value';
@@ -332,11 +332,11 @@ $$;
 
 -- A model whose prediction names its own error for an argument that is not a float8[] (k-means:
 -- "only double precision array of coordinates is accepted") has its array argument passed through
--- db4ai._float8_array: a float8[] resolves to the SQL identity, which PostgreSQL inlines away (so it
+-- db4ai_internal._float8_array: a float8[] resolves to the SQL identity, which PostgreSQL inlines away (so it
 -- must not have a SET clause); any other type to an overload that raises the model's text. Besides
 -- anyelement, the other number arrays and text (an untyped literal) get their own overload, since
 -- they could otherwise also be coerced to float8[] and the call would be ambiguous.
-CREATE OR REPLACE FUNCTION db4ai._float8_array(p_value float8[], p_message text) RETURNS float8[]
+CREATE OR REPLACE FUNCTION db4ai_internal._float8_array(p_value float8[], p_message text) RETURNS float8[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS 'SELECT $1';
 DO $db4ai$
@@ -345,7 +345,7 @@ DECLARE
 BEGIN
     FOREACH v_type IN ARRAY ARRAY['anyelement', 'text', 'real[]', 'numeric[]', 'smallint[]', 'integer[]', 'bigint[]'] LOOP
         EXECUTE format($f$
-            CREATE OR REPLACE FUNCTION db4ai._float8_array(p_value %s, p_message text) RETURNS float8[]
+            CREATE OR REPLACE FUNCTION db4ai_internal._float8_array(p_value %s, p_message text) RETURNS float8[]
                 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
                 SET search_path = pg_catalog, pg_temp
             AS $b$
@@ -359,15 +359,15 @@ END
 $db4ai$;
 
 -- The argument texts of a prediction: the caller's feature expressions, cast to the argument types
--- (through db4ai._float8_array where the model names its own type error).
-CREATE OR REPLACE FUNCTION db4ai._prediction_args(m db4ai.gs_model_warehouse, p_features text[]) RETURNS text[]
+-- (through db4ai_internal._float8_array where the model names its own type error).
+CREATE OR REPLACE FUNCTION db4ai_internal._prediction_args(m db4ai.gs_model_warehouse, p_features text[]) RETURNS text[]
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT array_agg(CASE WHEN t.ty = 'float8[]' AND m.prediction #>> '{messages,type}' IS NOT NULL
-                          THEN format('db4ai._float8_array((%s), %L::text)', f, m.prediction #>> '{messages,type}')
+                          THEN format('db4ai_internal._float8_array((%s), %L::text)', f, m.prediction #>> '{messages,type}')
                           ELSE format('CAST((%s) AS %s)', f, t.ty) END ORDER BY i)
-      FROM unnest(p_features, db4ai._prediction_arg_types(m.feature_oids)) WITH ORDINALITY AS t(f, ty, i)
+      FROM unnest(p_features, db4ai_internal._prediction_arg_types(m.feature_oids)) WITH ORDINALITY AS t(f, ty, i)
 $$;
 
 -- The SQL expression predicting with a stored model from the given feature expressions.
@@ -376,9 +376,9 @@ CREATE OR REPLACE FUNCTION db4ai.predict_model_sql(p_model text, p_features text
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m db4ai.gs_model_warehouse%ROWTYPE := db4ai._predictable_model(p_model, p_features);
+    m db4ai.gs_model_warehouse%ROWTYPE := db4ai_internal._predictable_model(p_model, p_features);
 BEGIN
-    RETURN db4ai._prediction_sql(m.prediction, db4ai._prediction_args(m, p_features), m.feature_oids, m.outputtype);
+    RETURN db4ai_internal._prediction_sql(m.prediction, db4ai_internal._prediction_args(m, p_features), m.feature_oids, m.outputtype);
 END
 $$;
 COMMENT ON FUNCTION db4ai.predict_model_sql(text, text[]) IS
@@ -387,17 +387,17 @@ COMMENT ON FUNCTION db4ai.predict_model_sql(text, text[]) IS
 -- What PREDICT BY <model> (FEATURES <exprs>) becomes through the Python shim: a call of the model's
 -- generated function (PostgreSQL inlines it), each feature cast to the argument's type as the
 -- expression would cast it. Printing happens once, when the model is stored.
-CREATE OR REPLACE FUNCTION db4ai._predict_by_sql(p_model text, p_features text[]) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._predict_by_sql(p_model text, p_features text[]) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m db4ai.gs_model_warehouse%ROWTYPE := db4ai._predictable_model(p_model, p_features);
+    m db4ai.gs_model_warehouse%ROWTYPE := db4ai_internal._predictable_model(p_model, p_features);
 BEGIN
     IF m.predict_function IS NULL THEN  -- its function was dropped by hand: print the expression instead
         RETURN db4ai.predict_model_sql(p_model, p_features);
     END IF;
-    RETURN format('db4ai.%I(%s)', m.predict_function, array_to_string(db4ai._prediction_args(m, p_features), ', '));
+    RETURN format('db4ai.%I(%s)', m.predict_function, array_to_string(db4ai_internal._prediction_args(m, p_features), ', '));
 END
 $$;
 
@@ -435,7 +435,7 @@ $$;
 
 -- The generated function's name for a model: "<model>_pred", like PREDICT BY's default column name;
 -- names too long for that keep a hash of the model name to stay distinct.
-CREATE OR REPLACE FUNCTION db4ai._prediction_function_name(p_model name) RETURNS name
+CREATE OR REPLACE FUNCTION db4ai_internal._prediction_function_name(p_model name) RETURNS name
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -455,7 +455,7 @@ $$;
 
 -- Argument names of a generated function: the feature names when they make distinct identifiers
 -- (what \df shows and what named notation uses), else x1..xn.
-CREATE OR REPLACE FUNCTION db4ai._prediction_arg_names(p_feature_names text[], p_types text[]) RETURNS text[]
+CREATE OR REPLACE FUNCTION db4ai_internal._prediction_arg_names(p_feature_names text[], p_types text[]) RETURNS text[]
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -467,31 +467,31 @@ AS $$
 $$;
 
 -- The argument list of a generated function: "name type, ...".
-CREATE OR REPLACE FUNCTION db4ai._prediction_signature(p_feature_names text[], p_types text[], p_named boolean)
+CREATE OR REPLACE FUNCTION db4ai_internal._prediction_signature(p_feature_names text[], p_types text[], p_named boolean)
     RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT string_agg(CASE WHEN p_named THEN format('%I %s', n, t) ELSE t END, ', ' ORDER BY i)
-      FROM unnest(db4ai._prediction_arg_names(p_feature_names, p_types), p_types) WITH ORDINALITY AS a(n, t, i)
+      FROM unnest(db4ai_internal._prediction_arg_names(p_feature_names, p_types), p_types) WITH ORDINALITY AS a(n, t, i)
 $$;
 
 -- Create the prediction function of a stored model row (its name already chosen). Runs as the
 -- installer inside the trigger (and in the upgrade below); not callable by PUBLIC.
-CREATE OR REPLACE FUNCTION db4ai._create_prediction_function(m db4ai.gs_model_warehouse) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._create_prediction_function(m db4ai.gs_model_warehouse) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_types  text[] := db4ai._prediction_arg_types(m.feature_oids);
-    v_names  text[] := db4ai._prediction_arg_names(m.feature_names, v_types);
-    v_return text := db4ai._prediction_returns(m.prediction, m.outputtype);
+    v_types  text[] := db4ai_internal._prediction_arg_types(m.feature_oids);
+    v_names  text[] := db4ai_internal._prediction_arg_names(m.feature_names, v_types);
+    v_return text := db4ai_internal._prediction_returns(m.prediction, m.outputtype);
     v_body   text;
     v_old    record;
     v_ddl    text;
 BEGIN
-    v_body := 'SELECT ' || db4ai._prediction_sql(m.prediction,
-                                                  ARRAY(SELECT '$' || i FROM generate_subscripts(v_types, 1) AS i),
+    v_body := 'SELECT ' || db4ai_internal._prediction_sql(m.prediction,
+                                                           ARRAY(SELECT '$' || i FROM generate_subscripts(v_types, 1) AS i),
                                                   m.feature_oids, m.outputtype);
     -- A function of this name that no other model claims is ours to replace: restoring a dump
     -- re-inserts the rows while the dumped functions (and views on them) already exist. Versions
@@ -503,15 +503,15 @@ BEGIN
         EXECUTE format('DROP FUNCTION %s', v_old.fn);
     END LOOP;
     EXECUTE format('CREATE OR REPLACE FUNCTION db4ai.%I(%s) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
-                   m.predict_function, db4ai._prediction_signature(m.feature_names, v_types, true),
+                   m.predict_function, db4ai_internal._prediction_signature(m.feature_names, v_types, true),
                    v_return, v_body);
     EXECUTE format('COMMENT ON FUNCTION db4ai.%I(%s) IS %L', m.predict_function, array_to_string(v_types, ', '),
                    format('db4ai: predicts with model %s', m.modelname));
     -- Citus (13.2) propagates this GRANT with the function name unquoted, which fails for mixed-case
     -- names; the workers' copy keeps the default EXECUTE for PUBLIC anyway (citus.sql).
-    v_ddl := db4ai._set_citus_ddl('off');
+    v_ddl := db4ai_internal._set_citus_ddl('off');
     EXECUTE format('GRANT EXECUTE ON FUNCTION db4ai.%I(%s) TO PUBLIC', m.predict_function, array_to_string(v_types, ', '));
-    PERFORM db4ai._set_citus_ddl(v_ddl);
+    PERFORM db4ai_internal._set_citus_ddl(v_ddl);
     -- Made while an extension script runs (ALTER EXTENSION db4ai UPDATE regenerating an old model's
     -- function), it would become a member of the extension: it is the model's, dumped with it.
     IF EXISTS (SELECT 1 FROM pg_depend d
@@ -521,16 +521,16 @@ BEGIN
     END IF;
 END
 $$;
-REVOKE ALL ON FUNCTION db4ai._create_prediction_function(db4ai.gs_model_warehouse) FROM PUBLIC;
+REVOKE ALL ON FUNCTION db4ai_internal._create_prediction_function(db4ai.gs_model_warehouse) FROM PUBLIC;
 
 -- Keeps each model's prediction function in step with its warehouse row. SECURITY DEFINER because
 -- ordinary roles store models but may not create functions in schema db4ai; it is narrow: the
 -- function's name is derived from the model name (quoted with %I), its body only from the row's
--- prediction tree through the whitelisting printer db4ai._expr_sql, over $n placeholders.
+-- prediction tree through the whitelisting printer db4ai_internal._expr_sql, over $n placeholders.
 -- BEFORE INSERT names the function and refuses a name another model's function has (a function of
 -- that name with other arguments would overload it and make DROP ambiguous); AFTER INSERT (past the
 -- unique check on modelname) creates it; AFTER DELETE drops it by its full signature.
-CREATE OR REPLACE FUNCTION db4ai._model_function_sync() RETURNS trigger
+CREATE OR REPLACE FUNCTION db4ai_internal._model_function_sync() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -538,20 +538,20 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         IF OLD.predict_function IS NOT NULL THEN
             EXECUTE format('DROP FUNCTION IF EXISTS db4ai.%I(%s)', OLD.predict_function,
-                           array_to_string(db4ai._prediction_arg_types(OLD.feature_oids), ', '));
+                           array_to_string(db4ai_internal._prediction_arg_types(OLD.feature_oids), ', '));
         END IF;
         RETURN OLD;
     END IF;
     IF TG_WHEN = 'BEFORE' THEN
         NEW.predict_function := NULL;
         IF NEW.prediction IS NULL OR NEW.feature_oids IS NULL
-           OR db4ai._prediction_returns(NEW.prediction, NEW.outputtype) IS NULL THEN
+           OR db4ai_internal._prediction_returns(NEW.prediction, NEW.outputtype) IS NULL THEN
             RETURN NEW;  -- nothing a SQL function can predict with
         END IF;
         IF EXISTS (SELECT 1 FROM db4ai.gs_model_warehouse WHERE modelname = NEW.modelname) THEN
             RETURN NEW;  -- the unique key refuses it with openGauss's "already exists"
         END IF;
-        NEW.predict_function := db4ai._prediction_function_name(NEW.modelname);
+        NEW.predict_function := db4ai_internal._prediction_function_name(NEW.modelname);
         IF EXISTS (SELECT 1 FROM db4ai.gs_model_warehouse
                     WHERE predict_function = NEW.predict_function AND modelname <> NEW.modelname) THEN
             RAISE EXCEPTION 'cannot store model "%": its prediction function db4ai.% already exists',
@@ -561,24 +561,24 @@ BEGIN
         RETURN NEW;
     END IF;
     IF NEW.predict_function IS NOT NULL THEN
-        PERFORM db4ai._create_prediction_function(NEW);
+        PERFORM db4ai_internal._create_prediction_function(NEW);
     END IF;
     RETURN NULL;
 END
 $$;
-REVOKE ALL ON FUNCTION db4ai._model_function_sync() FROM PUBLIC;
+REVOKE ALL ON FUNCTION db4ai_internal._model_function_sync() FROM PUBLIC;
 
 CREATE OR REPLACE TRIGGER model_function_name
     BEFORE INSERT ON db4ai.gs_model_warehouse
-    FOR EACH ROW EXECUTE FUNCTION db4ai._model_function_sync();
+    FOR EACH ROW EXECUTE FUNCTION db4ai_internal._model_function_sync();
 CREATE OR REPLACE TRIGGER model_function_sync
     AFTER INSERT OR DELETE ON db4ai.gs_model_warehouse
-    FOR EACH ROW EXECUTE FUNCTION db4ai._model_function_sync();
+    FOR EACH ROW EXECUTE FUNCTION db4ai_internal._model_function_sync();
 
 -- Upgrade from 0.1: linear models stored before prediction trees existed get theirs (the same
 -- arithmetic the 0.1 code generated: x·w + bias, converted to the target's type), so that
 -- PREDICT BY, predict_model_sql and their functions keep working.
-CREATE OR REPLACE FUNCTION db4ai._linear_prediction_tree(p_coefficients float8[], p_feature_oids oid[], p_outputtype oid)
+CREATE OR REPLACE FUNCTION db4ai_internal._linear_prediction_tree(p_coefficients float8[], p_feature_oids oid[], p_outputtype oid)
     RETURNS jsonb
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
@@ -586,7 +586,7 @@ AS $$
     WITH t AS (
         SELECT cardinality(p_coefficients) - 1 AS n,
                p_feature_oids IN (ARRAY[1022]::oid[], ARRAY[1021]::oid[]) AS arr,
-               db4ai._prediction_type(p_outputtype) AS ty
+               db4ai_internal._prediction_type(p_outputtype) AS ty
     ), s AS (
         SELECT t.*, jsonb_build_object('+', (
                    SELECT jsonb_agg(jsonb_build_object('*', jsonb_build_array(
@@ -624,13 +624,23 @@ BEGIN
               WHERE prediction IS NULL AND modeltype = 'linear_regression' AND coefficients IS NOT NULL LOOP
         IF m.predict_function IS NOT NULL THEN  -- 0.1's function: unnamed arguments, its own printer
             EXECUTE format('DROP FUNCTION IF EXISTS db4ai.%I(%s)', m.predict_function,
-                           array_to_string(db4ai._prediction_arg_types(m.feature_oids), ', '));
+                           array_to_string(db4ai_internal._prediction_arg_types(m.feature_oids), ', '));
         END IF;
-        m.prediction := db4ai._linear_prediction_tree(m.coefficients, m.feature_oids, m.outputtype);
+        m.prediction := db4ai_internal._linear_prediction_tree(m.coefficients, m.feature_oids, m.outputtype);
         UPDATE db4ai.gs_model_warehouse SET prediction = m.prediction WHERE modelname = m.modelname;
         IF m.predict_function IS NOT NULL AND m.prediction IS NOT NULL THEN
-            PERFORM db4ai._create_prediction_function(m);
+            PERFORM db4ai_internal._create_prediction_function(m);
         END IF;
+    END LOOP;
+    -- Upgrade from 0.2.0 and earlier: generated functions call the helpers by their old names
+    -- (db4ai._input_array_error, ...), moved to db4ai_internal by upgrade.sql. Printing them again
+    -- re-points them (CREATE OR REPLACE: the same function, so views on it stay).
+    FOR m IN SELECT w.* FROM db4ai.gs_model_warehouse w
+              WHERE w.predict_function IS NOT NULL AND w.prediction IS NOT NULL
+                AND EXISTS (SELECT 1 FROM pg_proc p
+                             WHERE p.pronamespace = 'db4ai'::regnamespace AND p.proname = w.predict_function
+                               AND p.prosrc LIKE '%db4ai.\_%') LOOP
+        PERFORM db4ai_internal._create_prediction_function(m);
     END LOOP;
 END
 $db4ai$;

@@ -62,7 +62,7 @@ ALTER TABLE db4ai.gs_model_training_log ALTER COLUMN learning_rate DROP NOT NULL
 
 -- Model names are PostgreSQL names: refuse what would be silently truncated to 63 bytes (two long
 -- names would otherwise address the same model) or could not be printed on one line.
-CREATE OR REPLACE FUNCTION db4ai._check_model_name(p_model text) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._check_model_name(p_model text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -80,7 +80,7 @@ $$;
 
 -- True when the current role may manage a model owned by p_owner. The owner's role may have
 -- been dropped since (modelowner is a plain oid), then only superusers may.
-CREATE OR REPLACE FUNCTION db4ai._is_model_owner(p_owner oid) RETURNS boolean
+CREATE OR REPLACE FUNCTION db4ai_internal._is_model_owner(p_owner oid) RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -118,17 +118,17 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'gs_model_warehouse'
                    AND policyname = 'models_stored_by_owner') THEN
         CREATE POLICY models_stored_by_owner ON db4ai.gs_model_warehouse FOR INSERT
-            WITH CHECK (db4ai._is_model_owner(modelowner));
+            WITH CHECK (db4ai_internal._is_model_owner(modelowner));
     END IF;
     -- A stored model blocks PURGE of the snapshots it names, so a role may only name snapshots it can
     -- read (else anyone could pin anyone's snapshot). ALTER keeps upgrades in step with the definition.
     ALTER POLICY models_stored_by_owner ON db4ai.gs_model_warehouse
-        WITH CHECK (db4ai._is_model_owner(modelowner)
-                    AND NOT EXISTS (SELECT 1 FROM unnest(snapshot_ids) AS sid WHERE NOT db4ai._snapshot_readable(sid)));
+        WITH CHECK (db4ai_internal._is_model_owner(modelowner)
+                    AND NOT EXISTS (SELECT 1 FROM unnest(snapshot_ids) AS sid WHERE NOT db4ai_internal._snapshot_readable(sid)));
     IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'gs_model_warehouse'
                    AND policyname = 'models_dropped_by_owner') THEN
         CREATE POLICY models_dropped_by_owner ON db4ai.gs_model_warehouse FOR DELETE
-            USING (db4ai._is_model_owner(modelowner));
+            USING (db4ai_internal._is_model_owner(modelowner));
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'gs_model_training_log'
                    AND policyname = 'training_log_readable') THEN
@@ -139,7 +139,7 @@ BEGIN
         CREATE POLICY training_log_written_by_owner ON db4ai.gs_model_training_log FOR INSERT
             WITH CHECK (EXISTS (SELECT 1 FROM db4ai.gs_model_warehouse m
                                 WHERE m.modelname = gs_model_training_log.modelname
-                                  AND db4ai._is_model_owner(m.modelowner)));
+                                  AND db4ai_internal._is_model_owner(m.modelowner)));
     END IF;
 END
 $db4ai$;

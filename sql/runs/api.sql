@@ -8,7 +8,7 @@
 
 -- Is the session that started a run still there? The pid alone could have been reused since; the
 -- start time tells (pg_stat_activity hides it for other roles' sessions: then the pid decides).
-CREATE OR REPLACE FUNCTION db4ai._run_backend_alive(i_pid int4, i_start timestamptz) RETURNS boolean
+CREATE OR REPLACE FUNCTION db4ai_internal._run_backend_alive(i_pid int4, i_start timestamptz) RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -16,13 +16,13 @@ AS $$
                     WHERE a.pid = i_pid AND (a.backend_start IS NULL OR i_start IS NULL OR a.backend_start = i_start))
 $$;
 
-CREATE OR REPLACE FUNCTION db4ai._check_run(i_run bigint) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._check_run(i_run bigint) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- Row level security hides other roles' runs: "not yours" and "no such run" look alike on purpose.
-    IF NOT EXISTS (SELECT 1 FROM db4ai.training_run r WHERE r.id = i_run AND db4ai._is_model_owner(r.owner)) THEN
+    IF NOT EXISTS (SELECT 1 FROM db4ai.training_run r WHERE r.id = i_run AND db4ai_internal._is_model_owner(r.owner)) THEN
         RAISE EXCEPTION 'training run % does not exist', coalesce(i_run::text, 'NULL')
             USING ERRCODE = 'undefined_object', HINT = 'db4ai.training_runs lists your runs';
     END IF;
@@ -40,8 +40,8 @@ BEGIN
     UPDATE db4ai.training_run r
        SET state = 'interrupted', finished = clock_timestamp(),
            error = coalesce(r.error, 'the session running it ended before the run did')
-     WHERE r.state = 'running' AND db4ai._is_model_owner(r.owner)
-       AND NOT db4ai._run_backend_alive(r.backend_pid, r.backend_start);
+     WHERE r.state = 'running' AND db4ai_internal._is_model_owner(r.owner)
+       AND NOT db4ai_internal._run_backend_alive(r.backend_pid, r.backend_start);
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
 END
@@ -70,7 +70,7 @@ BEGIN
         RAISE EXCEPTION 'training run params must be a JSON object, not %', jsonb_typeof(i_params)
             USING ERRCODE = 'invalid_parameter_value', HINT = 'pass {"name": value, ...}';
     END IF;
-    SELECT sid INTO v_missing FROM unnest(i_snapshot_ids) AS sid WHERE NOT db4ai._snapshot_readable(sid) LIMIT 1;
+    SELECT sid INTO v_missing FROM unnest(i_snapshot_ids) AS sid WHERE NOT db4ai_internal._snapshot_readable(sid) LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'snapshot id % does not exist or is not readable', coalesce(v_missing::text, 'NULL')
             USING ERRCODE = 'undefined_object', HINT = 'lineage may only name snapshots whose rows you can read';
@@ -91,7 +91,7 @@ CREATE OR REPLACE FUNCTION db4ai.log_metrics(i_run bigint, i_step bigint, i_name
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM db4ai._check_run(i_run);
+    PERFORM db4ai_internal._check_run(i_run);
     IF i_step IS NULL THEN
         RAISE EXCEPTION 'a metric needs a step' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'pass the epoch, pass or global step the values belong to';
@@ -121,7 +121,7 @@ BEGIN
         RAISE EXCEPTION 'a run ends as succeeded, failed or interrupted, not %', coalesce(quote_literal(i_state), 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM db4ai._check_run(i_run);
+    PERFORM db4ai_internal._check_run(i_run);
     -- Only a running run ends; ending it again changes nothing (a failure reported after the
     -- success committed must not overwrite it).
     UPDATE db4ai.training_run r

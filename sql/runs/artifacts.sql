@@ -13,7 +13,7 @@
 CREATE TABLE IF NOT EXISTS db4ai.artifact (
     id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name         text        NOT NULL UNIQUE CHECK (name <> ''),
-    owner        oid         NOT NULL DEFAULT db4ai._current_role_oid(),
+    owner        oid         NOT NULL DEFAULT db4ai_internal._current_role_oid(),
     created      timestamptz NOT NULL DEFAULT clock_timestamp(),
     run_id       bigint      REFERENCES db4ai.training_run (id) ON DELETE SET NULL,
     snapshot_ids bigint[],                -- snapshots the weights were trained on (lineage)
@@ -54,15 +54,15 @@ BEGIN
     END IF;
     -- The run subquery sees only runs visible to the role; it must also own it.
     ALTER POLICY artifacts_saved_by_owner ON db4ai.artifact
-        WITH CHECK (db4ai._is_model_owner(owner)
+        WITH CHECK (db4ai_internal._is_model_owner(owner)
                     AND (run_id IS NULL OR EXISTS (SELECT 1 FROM db4ai.training_run r
-                                                    WHERE r.id = run_id AND db4ai._is_model_owner(r.owner)))
-                    AND NOT EXISTS (SELECT 1 FROM unnest(snapshot_ids) AS sid WHERE NOT db4ai._snapshot_readable(sid)));
+                                                    WHERE r.id = run_id AND db4ai_internal._is_model_owner(r.owner)))
+                    AND NOT EXISTS (SELECT 1 FROM unnest(snapshot_ids) AS sid WHERE NOT db4ai_internal._snapshot_readable(sid)));
     IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'artifact'
                    AND policyname = 'artifacts_deleted_by_owner') THEN
         CREATE POLICY artifacts_deleted_by_owner ON db4ai.artifact FOR DELETE USING (false);
     END IF;
-    ALTER POLICY artifacts_deleted_by_owner ON db4ai.artifact USING (db4ai._is_model_owner(owner));
+    ALTER POLICY artifacts_deleted_by_owner ON db4ai.artifact USING (db4ai_internal._is_model_owner(owner));
 
     IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'artifact_chunk'
                    AND policyname = 'artifact_chunks_readable') THEN
@@ -73,13 +73,13 @@ BEGIN
         CREATE POLICY artifact_chunks_written_by_owner ON db4ai.artifact_chunk FOR INSERT WITH CHECK (false);
     END IF;
     ALTER POLICY artifact_chunks_written_by_owner ON db4ai.artifact_chunk
-        WITH CHECK (EXISTS (SELECT 1 FROM db4ai.artifact a WHERE a.id = artifact_id AND db4ai._is_model_owner(a.owner)));
+        WITH CHECK (EXISTS (SELECT 1 FROM db4ai.artifact a WHERE a.id = artifact_id AND db4ai_internal._is_model_owner(a.owner)));
     IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'artifact_chunk'
                    AND policyname = 'artifact_chunks_deleted_by_owner') THEN
         CREATE POLICY artifact_chunks_deleted_by_owner ON db4ai.artifact_chunk FOR DELETE USING (false);
     END IF;
     ALTER POLICY artifact_chunks_deleted_by_owner ON db4ai.artifact_chunk
-        USING (EXISTS (SELECT 1 FROM db4ai.artifact a WHERE a.id = artifact_id AND db4ai._is_model_owner(a.owner)));
+        USING (EXISTS (SELECT 1 FROM db4ai.artifact a WHERE a.id = artifact_id AND db4ai_internal._is_model_owner(a.owner)));
 END
 $db4ai$;
 

@@ -10,13 +10,13 @@
 -- live; backend_pid/backend_start identify that session, so a run whose client died (its session
 -- is gone while the row still says running) shows as interrupted in db4ai.training_runs.
 
-CREATE OR REPLACE FUNCTION db4ai._current_role_oid() RETURNS oid
+CREATE OR REPLACE FUNCTION db4ai_internal._current_role_oid() RETURNS oid
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT oid FROM pg_roles WHERE rolname = current_user $$;
 
 -- When this session started: with the pid it tells a live session from a later one reusing the pid.
-CREATE OR REPLACE FUNCTION db4ai._backend_start() RETURNS timestamptz
+CREATE OR REPLACE FUNCTION db4ai_internal._backend_start() RETURNS timestamptz
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid() $$;
@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS db4ai.training_run (
     id             bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name           text        NOT NULL CHECK (name <> ''),
     kind           text        NOT NULL DEFAULT 'external' CHECK (kind IN ('create_model', 'external')),
-    owner          oid         NOT NULL DEFAULT db4ai._current_role_oid(),
+    owner          oid         NOT NULL DEFAULT db4ai_internal._current_role_oid(),
     state          text        NOT NULL DEFAULT 'running'
                                CHECK (state IN ('running', 'succeeded', 'failed', 'interrupted')),
     started        timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS db4ai.training_run (
     rows_read      bigint      CHECK (rows_read >= 0),
     model          name,                  -- the model it stored (gs_model_warehouse.modelname)
     backend_pid    int4        NOT NULL DEFAULT pg_backend_pid(),
-    backend_start  timestamptz DEFAULT db4ai._backend_start(),
+    backend_start  timestamptz DEFAULT db4ai_internal._backend_start(),
     CONSTRAINT training_run_finished_when_ended CHECK ((state = 'running') = (finished IS NULL))
 );
 COMMENT ON TABLE db4ai.training_run IS
@@ -67,7 +67,7 @@ BEGIN
         CREATE POLICY runs_visible ON db4ai.training_run FOR SELECT USING (false);
     END IF;
     ALTER POLICY runs_visible ON db4ai.training_run
-        USING (db4ai._is_model_owner(owner) OR pg_has_role('pg_read_all_stats', 'MEMBER'));
+        USING (db4ai_internal._is_model_owner(owner) OR pg_has_role('pg_read_all_stats', 'MEMBER'));
     IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'training_run'
                    AND policyname = 'runs_started_by_owner') THEN
         CREATE POLICY runs_started_by_owner ON db4ai.training_run FOR INSERT WITH CHECK (false);
@@ -75,21 +75,21 @@ BEGIN
     -- Lineage names only snapshots the role can read (as for models), so nobody records reading
     -- somebody else's data.
     ALTER POLICY runs_started_by_owner ON db4ai.training_run
-        WITH CHECK (db4ai._is_model_owner(owner)
-                    AND NOT EXISTS (SELECT 1 FROM unnest(snapshot_ids) AS sid WHERE NOT db4ai._snapshot_readable(sid)));
+        WITH CHECK (db4ai_internal._is_model_owner(owner)
+                    AND NOT EXISTS (SELECT 1 FROM unnest(snapshot_ids) AS sid WHERE NOT db4ai_internal._snapshot_readable(sid)));
     IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'training_run'
                    AND policyname = 'runs_changed_by_owner') THEN
         CREATE POLICY runs_changed_by_owner ON db4ai.training_run FOR UPDATE USING (false);
     END IF;
     ALTER POLICY runs_changed_by_owner ON db4ai.training_run
-        USING (db4ai._is_model_owner(owner))
-        WITH CHECK (db4ai._is_model_owner(owner)
-                    AND NOT EXISTS (SELECT 1 FROM unnest(snapshot_ids) AS sid WHERE NOT db4ai._snapshot_readable(sid)));
+        USING (db4ai_internal._is_model_owner(owner))
+        WITH CHECK (db4ai_internal._is_model_owner(owner)
+                    AND NOT EXISTS (SELECT 1 FROM unnest(snapshot_ids) AS sid WHERE NOT db4ai_internal._snapshot_readable(sid)));
     IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'db4ai' AND tablename = 'training_run'
                    AND policyname = 'runs_deleted_by_owner') THEN
         CREATE POLICY runs_deleted_by_owner ON db4ai.training_run FOR DELETE USING (false);
     END IF;
-    ALTER POLICY runs_deleted_by_owner ON db4ai.training_run USING (db4ai._is_model_owner(owner));
+    ALTER POLICY runs_deleted_by_owner ON db4ai.training_run USING (db4ai_internal._is_model_owner(owner));
 
     -- Metrics follow their run: visible with it (the subquery sees only the runs the role sees),
     -- written by its owner.
@@ -104,8 +104,8 @@ BEGIN
         CREATE POLICY metrics_logged_by_owner ON db4ai.training_run_metric FOR ALL USING (false);
     END IF;
     ALTER POLICY metrics_logged_by_owner ON db4ai.training_run_metric
-        USING (EXISTS (SELECT 1 FROM db4ai.training_run r WHERE r.id = run_id AND db4ai._is_model_owner(r.owner)))
-        WITH CHECK (EXISTS (SELECT 1 FROM db4ai.training_run r WHERE r.id = run_id AND db4ai._is_model_owner(r.owner)));
+        USING (EXISTS (SELECT 1 FROM db4ai.training_run r WHERE r.id = run_id AND db4ai_internal._is_model_owner(r.owner)))
+        WITH CHECK (EXISTS (SELECT 1 FROM db4ai.training_run r WHERE r.id = run_id AND db4ai_internal._is_model_owner(r.owner)));
 END
 $db4ai$;
 

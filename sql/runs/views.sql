@@ -6,7 +6,7 @@
 -- was killed, the connection lost) shows as interrupted, without anybody having to update it.
 CREATE OR REPLACE VIEW db4ai.training_runs WITH (security_invoker = true) AS
 SELECT r.id, r.name, r.kind, pg_catalog.pg_get_userbyid(r.owner) AS owner,
-       CASE WHEN r.state = 'running' AND NOT db4ai._run_backend_alive(r.backend_pid, r.backend_start)
+       CASE WHEN r.state = 'running' AND NOT db4ai_internal._run_backend_alive(r.backend_pid, r.backend_start)
             THEN 'interrupted' ELSE r.state END AS state,
        r.started, r.finished, r.error, r.params, r.source, r.snapshot_ids, r.rows_read, r.model,
        r.backend_pid

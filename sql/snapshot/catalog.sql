@@ -61,7 +61,7 @@ COMMENT ON TABLE db4ai.snapshot_storage IS 'db4ai internal: backing table, colum
 CREATE INDEX IF NOT EXISTS snapshot_storage_store_idx ON db4ai.snapshot_storage (store);
 
 -- Helpers used by the policies. They only read, and run with the caller's rights.
-CREATE OR REPLACE FUNCTION db4ai._is_owner(i_owner name) RETURNS boolean
+CREATE OR REPLACE FUNCTION db4ai_internal._is_owner(i_owner name) RETURNS boolean
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     -- The owner itself, or a role that may use the owner's privileges (members with INHERIT,
@@ -70,7 +70,7 @@ AS $$
         OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = i_owner AND pg_has_role(current_user, r.oid, 'USAGE'))
 $$;
 
-CREATE OR REPLACE FUNCTION db4ai._snapshot_readable(i_id bigint) RETURNS boolean
+CREATE OR REPLACE FUNCTION db4ai_internal._snapshot_readable(i_id bigint) RETURNS boolean
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     -- May the current role read the rows of snapshot i_id (SELECT on its view)?
@@ -101,11 +101,11 @@ CREATE POLICY snapshot_insert ON db4ai.snapshot FOR INSERT WITH CHECK (
     owner = current_user
     AND id = currval('db4ai.snapshot_sequence')
     AND has_schema_privilege("schema", 'CREATE')
-    AND (parent_id IS NULL OR db4ai._snapshot_readable(parent_id)));
+    AND (parent_id IS NULL OR db4ai_internal._snapshot_readable(parent_id)));
 CREATE POLICY snapshot_update ON db4ai.snapshot FOR UPDATE
-    USING (db4ai._is_owner(owner))
-    WITH CHECK (db4ai._is_owner(owner) AND (parent_id IS NULL OR db4ai._snapshot_readable(parent_id)));
-CREATE POLICY snapshot_delete ON db4ai.snapshot FOR DELETE USING (db4ai._is_owner(owner));
+    USING (db4ai_internal._is_owner(owner))
+    WITH CHECK (db4ai_internal._is_owner(owner) AND (parent_id IS NULL OR db4ai_internal._snapshot_readable(parent_id)));
+CREATE POLICY snapshot_delete ON db4ai.snapshot FOR DELETE USING (db4ai_internal._is_owner(owner));
 
 ALTER TABLE db4ai.snapshot_storage ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON db4ai.snapshot_storage FROM PUBLIC;
@@ -119,5 +119,5 @@ CREATE POLICY snapshot_storage_insert ON db4ai.snapshot_storage FOR INSERT WITH 
     -- one can only register a table whose owner's privileges one has
     AND pg_has_role(current_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = store), 'USAGE'));
 CREATE POLICY snapshot_storage_update ON db4ai.snapshot_storage FOR UPDATE
-    USING (db4ai._is_owner(owner)) WITH CHECK (db4ai._is_owner(owner));
-CREATE POLICY snapshot_storage_delete ON db4ai.snapshot_storage FOR DELETE USING (db4ai._is_owner(owner));
+    USING (db4ai_internal._is_owner(owner)) WITH CHECK (db4ai_internal._is_owner(owner));
+CREATE POLICY snapshot_storage_delete ON db4ai.snapshot_storage FOR DELETE USING (db4ai_internal._is_owner(owner));

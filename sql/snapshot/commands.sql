@@ -5,19 +5,19 @@
 
 -- The leading words of an element decide what it is: trimmed, first 30 characters, whitespace runs
 -- collapsed, upper case ('SeLeCT' alone is not 'SELECT ', so it is unrecognized, as in openGauss).
-CREATE OR REPLACE FUNCTION db4ai._command_pattern(i_element text) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._command_pattern(i_element text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT upper(regexp_replace(left(i_element, 30), '\s+', ' ', 'g'))
 $$;
 
-CREATE OR REPLACE FUNCTION db4ai._command_trim(i_element text) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._command_trim(i_element text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT btrim(i_element, E' \t\n\r\f\x0B')
 $$;
 
-CREATE OR REPLACE FUNCTION db4ai._rtrim_space(i_text text) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._rtrim_space(i_text text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT rtrim(i_text, E' \t\n\r\f\x0B')
@@ -25,14 +25,14 @@ $$;
 
 -- An identifier in double quotes even where quote_ident would not quote it: in "DROP COLUMN if",
 -- an unquoted IF would be read as the start of IF EXISTS.
-CREATE OR REPLACE FUNCTION db4ai._quote_always(i_name text) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._quote_always(i_name text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT '"' || replace(i_name, '"', '""') || '"'
 $$;
 
 -- Is i_commands a usable one-dimensional, non-empty array without NULLs? Raises the openGauss texts.
-CREATE OR REPLACE FUNCTION db4ai._check_command_array(i_commands text[], i_hint text) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._check_command_array(i_commands text[], i_hint text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -48,7 +48,7 @@ $$;
 ---------------------------------------------------------------------------------------------------
 -- create_snapshot: {SELECT ..., FROM ..., DISTRIBUTE BY ...} in any order; a SELECT element may hold
 -- the whole query, which is split at its first top-level FROM and DISTRIBUTE BY.
-CREATE OR REPLACE FUNCTION db4ai._parse_create_commands(
+CREATE OR REPLACE FUNCTION db4ai_internal._parse_create_commands(
     i_commands text[], OUT proj text, OUT from_clause text, OUT dist text)
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -59,17 +59,17 @@ DECLARE
     v_from int;
     v_dist int;
 BEGIN
-    PERFORM db4ai._check_command_array(i_commands,
+    PERFORM db4ai_internal._check_command_array(i_commands,
         'pass SQL commands as TEXT[] literal, e.g. ''{SELECT *, FROM public.t, DISTRIBUTE BY HASH(id)''');
     FOREACH v_el IN ARRAY i_commands LOOP
-        v_el := db4ai._command_trim(v_el);
-        v_pattern := db4ai._command_pattern(v_el);
+        v_el := db4ai_internal._command_trim(v_el);
+        v_pattern := db4ai_internal._command_pattern(v_el);
         IF left(v_pattern, 7) = 'SELECT ' THEN
             IF proj IS NOT NULL THEN
                 RAISE EXCEPTION 'multiple SELECT clauses in i_commands: ''%'' ''%''', proj, v_el USING ERRCODE = 'syntax_error';
             END IF;
-            PERFORM db4ai._sql_check_piece(v_el);
-            SELECT * INTO t FROM db4ai._sql_tokens(v_el);
+            PERFORM db4ai_internal._sql_check_piece(v_el);
+            SELECT * INTO t FROM db4ai_internal._sql_tokens(v_el);
             v_from := NULL;
             v_dist := NULL;
             FOR k IN 1 .. cardinality(t.kinds) LOOP
@@ -85,12 +85,12 @@ BEGIN
             IF v_from IS NULL THEN
                 proj := v_el;
             ELSE
-                proj := db4ai._rtrim_space(left(v_el, v_from - 1));
+                proj := db4ai_internal._rtrim_space(left(v_el, v_from - 1));
                 IF from_clause IS NOT NULL THEN  -- a FROM element came first
                     RAISE EXCEPTION 'multiple FROM clauses in i_commands: ''%'' ''%''', from_clause,
                         substr(v_el, v_from) USING ERRCODE = 'syntax_error';
                 END IF;
-                from_clause := db4ai._rtrim_space(substr(v_el, v_from, coalesce(v_dist - v_from, char_length(v_el))));
+                from_clause := db4ai_internal._rtrim_space(substr(v_el, v_from, coalesce(v_dist - v_from, char_length(v_el))));
                 IF v_dist IS NOT NULL THEN
                     IF dist IS NOT NULL THEN
                         RAISE EXCEPTION 'multiple DISTRIBUTE BY clauses in i_commands: ''%'' ''%''', dist,
@@ -103,7 +103,7 @@ BEGIN
             IF from_clause IS NOT NULL THEN
                 RAISE EXCEPTION 'multiple FROM clauses in i_commands: ''%'' ''%''', from_clause, v_el USING ERRCODE = 'syntax_error';
             END IF;
-            PERFORM db4ai._sql_check_piece(v_el);
+            PERFORM db4ai_internal._sql_check_piece(v_el);
             from_clause := v_el;
         ELSIF left(v_pattern, 14) = 'DISTRIBUTE BY ' THEN
             IF dist IS NOT NULL THEN
@@ -127,7 +127,7 @@ $$;
 
 -- DISTRIBUTE BY REPLICATION | DISTRIBUTE BY HASH(col, ...): checked against the snapshot's columns
 -- and then dropped, as openGauss does on a single node.
-CREATE OR REPLACE FUNCTION db4ai._check_distribute_by(i_dist text, i_columns name[]) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._check_distribute_by(i_dist text, i_columns name[]) RETURNS void
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -147,14 +147,14 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    SELECT * INTO t FROM db4ai._sql_tokens(v_list);
+    SELECT * INTO t FROM db4ai_internal._sql_tokens(v_list);
     FOR k IN 1 .. cardinality(t.kinds) LOOP
         CONTINUE WHEN t.kinds[k] = 'punct' AND t.vals[k] = ',';
         IF t.kinds[k] = 'unterminated_ident' THEN
             RAISE EXCEPTION 'unterminated quoted identifier ''%'' at or near: ''%''', t.vals[k], i_dist
                 USING ERRCODE = 'syntax_error';
         END IF;
-        v_col := db4ai._sql_ident(t.kinds[k], t.vals[k]);
+        v_col := db4ai_internal._sql_ident(t.kinds[k], t.vals[k]);
         IF NOT v_col = ANY (i_columns) THEN
             RAISE EXCEPTION 'unable to map field "%" to backing table', v_col USING ERRCODE = 'undefined_object';
         END IF;
@@ -167,7 +167,7 @@ $$;
 -- names against the snapshot's current columns (io_columns, updated) and returns the ALTER TABLE
 -- subcommands with quoted names and the definitions verbatim (NULL if nothing is left to do).
 -- Unlike openGauss, commas inside parentheses or quotes do not split: ADD x numeric(10,2) works.
-CREATE OR REPLACE FUNCTION db4ai._parse_alter_clause(i_clause text, INOUT io_columns name[], OUT o_sql text)
+CREATE OR REPLACE FUNCTION db4ai_internal._parse_alter_clause(i_clause text, INOUT io_columns name[], OUT o_sql text)
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -183,7 +183,7 @@ DECLARE
     v_rest text;
     v_parts text[] := ARRAY[]::text[];
 BEGIN
-    SELECT * INTO t FROM db4ai._sql_tokens(i_clause);
+    SELECT * INTO t FROM db4ai_internal._sql_tokens(i_clause);
     n := cardinality(t.kinds);
     WHILE k <= n LOOP
         e := k;
@@ -198,7 +198,7 @@ BEGIN
         END IF;
         v_op := CASE WHEN t.kinds[k] = 'word' THEN upper(t.vals[k]) END;
         IF v_op IS NULL OR v_op NOT IN ('ADD', 'DROP') THEN
-            RAISE EXCEPTION 'expected ADD or DROP keyword before ''%'' in: ''%''', db4ai._sql_ident(t.kinds[k], t.vals[k]), i_clause
+            RAISE EXCEPTION 'expected ADD or DROP keyword before ''%'' in: ''%''', db4ai_internal._sql_ident(t.kinds[k], t.vals[k]), i_clause
                 USING ERRCODE = 'syntax_error', HINT = 'currently only ADD and DROP supported';
         END IF;
         m := k + 1;
@@ -220,17 +220,17 @@ BEGIN
         ELSIF t.kinds[m] = 'unterminated_ident' THEN
             RAISE EXCEPTION 'unterminated quoted identifier ''"%'' at or near: ''%''', t.vals[m], i_clause USING ERRCODE = 'syntax_error';
         END IF;
-        v_col := db4ai._sql_ident(t.kinds[m], t.vals[m]);
+        v_col := db4ai_internal._sql_ident(t.kinds[m], t.vals[m]);
         v_rest := btrim(substr(i_clause, t.pos[m] + t.lens[m], v_end - t.pos[m] - t.lens[m]), E' \t\n\r\f\x0B');
         IF v_op = 'ADD' THEN
             IF v_col = ANY (io_columns) THEN
                 RAISE EXCEPTION 'column "%" already exists in current snapshot', v_col USING ERRCODE = 'duplicate_object';
             END IF;
             io_columns := io_columns || v_col::name;
-            v_parts := v_parts || format('ADD COLUMN %s %s', db4ai._quote_always(v_col), v_rest);
+            v_parts := v_parts || format('ADD COLUMN %s %s', db4ai_internal._quote_always(v_col), v_rest);
         ELSIF v_col = ANY (io_columns) THEN
             io_columns := array_remove(io_columns, v_col::name);
-            v_parts := v_parts || rtrim(format('DROP COLUMN %s %s', db4ai._quote_always(v_col), v_rest));
+            v_parts := v_parts || rtrim(format('DROP COLUMN %s %s', db4ai_internal._quote_always(v_col), v_rest));
         ELSIF NOT v_if_exists THEN
             RAISE EXCEPTION 'unable to map field "%" to backing table in DROP operation: ''%''', v_col, i_clause
                 USING ERRCODE = 'undefined_object';
@@ -250,7 +250,7 @@ END;
 $$;
 
 -- The columns assigned by an UPDATE SET clause ("SET a = 1, (b, c) = (...)", targets folded).
-CREATE OR REPLACE FUNCTION db4ai._set_targets(i_set text) RETURNS text[]
+CREATE OR REPLACE FUNCTION db4ai_internal._set_targets(i_set text) RETURNS text[]
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -261,7 +261,7 @@ DECLARE
     q int;
     v_targets text[] := ARRAY[]::text[];
 BEGIN
-    SELECT * INTO t FROM db4ai._sql_tokens(i_set);
+    SELECT * INTO t FROM db4ai_internal._sql_tokens(i_set);
     n := cardinality(t.kinds);
     IF n > 0 AND t.kinds[1] = 'word' AND upper(t.vals[1]) = 'SET' THEN
         k := 2;
@@ -276,11 +276,11 @@ BEGIN
                 FOR i IN k + 1 .. q - 1 LOOP
                     IF t.kinds[i] IN ('word', 'ident') AND t.depths[i] = 1
                        AND t.kinds[i - 1] = 'punct' AND t.vals[i - 1] IN ('(', ',') THEN
-                        v_targets := v_targets || db4ai._sql_ident(t.kinds[i], t.vals[i]);
+                        v_targets := v_targets || db4ai_internal._sql_ident(t.kinds[i], t.vals[i]);
                     END IF;
                 END LOOP;
             ELSIF t.kinds[k] IN ('word', 'ident') THEN
-                v_targets := v_targets || db4ai._sql_ident(t.kinds[k], t.vals[k]);
+                v_targets := v_targets || db4ai_internal._sql_ident(t.kinds[k], t.vals[k]);
             END IF;
         END IF;
         k := e + 1;
@@ -292,13 +292,13 @@ $$;
 -- Does the text after INSERT INTO snapshot bring its own column list (or DEFAULT VALUES, which
 -- takes none)? Otherwise db4ai supplies the snapshot's columns, so that positional INSERTs fill
 -- exactly the user's columns.
-CREATE OR REPLACE FUNCTION db4ai._insert_has_columns(i_sql text) RETURNS boolean
+CREATE OR REPLACE FUNCTION db4ai_internal._insert_has_columns(i_sql text) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     t record;
 BEGIN
-    SELECT * INTO t FROM db4ai._sql_tokens(i_sql);
+    SELECT * INTO t FROM db4ai_internal._sql_tokens(i_sql);
     IF cardinality(t.kinds) >= 2 AND t.kinds[1] = 'punct' AND t.vals[1] = '(' THEN
         RETURN NOT ((t.kinds[2] = 'punct' AND t.vals[2] = '(')
                     OR (t.kinds[2] = 'word' AND upper(t.vals[2]) IN ('SELECT', 'VALUES', 'WITH', 'TABLE')));
@@ -311,7 +311,7 @@ $$;
 -- snapshot [AS a] ..., ALTER TABLE snapshot .... The target keyword SNAPSHOT may be left out
 -- (UPDATE SET ..., DELETE WHERE ..., as the SQL syntax's short form); any other target is refused
 -- (openGauss would run such a DELETE without its WHERE clause).
-CREATE OR REPLACE FUNCTION db4ai._parse_true_sql(
+CREATE OR REPLACE FUNCTION db4ai_internal._parse_true_sql(
     i_op text, i_element text, OUT alias text, OUT body text, OUT tail text)
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -322,7 +322,7 @@ DECLARE
     v_target boolean := false;
     v_keyword text;
 BEGIN
-    SELECT * INTO t FROM db4ai._sql_tokens(i_element);
+    SELECT * INTO t FROM db4ai_internal._sql_tokens(i_element);
     n := cardinality(t.kinds);
     -- optional INTO / FROM / TABLE, then the target "snapshot"
     v_keyword := CASE i_op WHEN 'INSERT' THEN 'INTO' WHEN 'DELETE' THEN 'FROM' WHEN 'ALTER' THEN 'TABLE' ELSE '' END;
@@ -355,7 +355,7 @@ BEGIN
         -- split "SET ... [FROM ...] [WHERE ...]" at the first top-level FROM or WHERE
         FOR i IN k .. n LOOP
             IF t.kinds[i] = 'word' AND t.depths[i] = 0 AND upper(t.vals[i]) IN ('FROM', 'WHERE') THEN
-                body := db4ai._rtrim_space(substr(i_element, t.pos[k], t.pos[i] - t.pos[k]));
+                body := db4ai_internal._rtrim_space(substr(i_element, t.pos[k], t.pos[i] - t.pos[k]));
                 tail := substr(i_element, t.pos[i]);
                 EXIT;
             END IF;
@@ -378,7 +378,7 @@ $$;
 --   alter_sql   ALTER: the checked ALTER TABLE subcommands (NULL: nothing to do)
 --   own_columns INSERT: true when the SQL names its columns itself
 -- i_columns are the parent's columns; ALTERs change them for the operations that follow.
-CREATE OR REPLACE FUNCTION db4ai._parse_prepare_commands(i_commands text[], i_columns name[])
+CREATE OR REPLACE FUNCTION db4ai_internal._parse_prepare_commands(i_commands text[], i_columns name[])
     RETURNS TABLE (kind text, alias text, sql_clause text, from_clause text, where_clause text,
                    alter_sql text, own_columns boolean)
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
@@ -395,15 +395,15 @@ DECLARE
     v_alt record;
     v_missing text;
 BEGIN
-    PERFORM db4ai._check_command_array(i_commands,
+    PERFORM db4ai_internal._check_command_array(i_commands,
         'pass SQL DML and DDL operations as TEXT[] literal, e.g. ''{ALTER, ADD a int, DROP c, DELETE, '
         'WHERE b=5, INSERT, FROM t, UPDATE, FROM t, SET x=y, SET z=f(z), WHERE t.u=v}''');
     FOREACH v_el IN ARRAY i_commands || ARRAY[NULL::text] LOOP
-        v_el := db4ai._command_trim(v_el);
-        v_pattern := db4ai._command_pattern(v_el);
+        v_el := db4ai_internal._command_trim(v_el);
+        v_pattern := db4ai_internal._command_pattern(v_el);
         v_next := NULL;
         IF v_el IS NOT NULL THEN
-            PERFORM db4ai._sql_check_piece(v_el);
+            PERFORM db4ai_internal._sql_check_piece(v_el);
         END IF;
         IF v_el IS NULL THEN
             NULL;  -- end of the array: finish the last operation
@@ -411,7 +411,7 @@ BEGIN
             v_next := v_pattern;
         ELSIF left(v_pattern, 7) IN ('INSERT ', 'DELETE ', 'UPDATE ') THEN
             v_next := left(v_pattern, 6);
-            SELECT * INTO v_tru FROM db4ai._parse_true_sql(v_next, v_el);
+            SELECT * INTO v_tru FROM db4ai_internal._parse_true_sql(v_next, v_el);
             n_alias := v_tru.alias;
             IF v_next = 'UPDATE' THEN
                 n_sql := v_tru.body;
@@ -423,7 +423,7 @@ BEGIN
             END IF;
             n_any := true;
         ELSIF left(v_pattern, 6) = 'ALTER ' THEN
-            SELECT * INTO v_tru FROM db4ai._parse_true_sql('ALTER', v_el);
+            SELECT * INTO v_tru FROM db4ai_internal._parse_true_sql('ALTER', v_el);
             IF v_cur = 'ALTER' THEN  -- chain onto the current ALTER
                 c_alter := concat_ws(', ', c_alter, v_tru.body);
                 c_any := true;
@@ -521,19 +521,19 @@ BEGIN
             alter_sql := NULL;
             own_columns := NULL;
             IF v_cur = 'ALTER' THEN
-                SELECT * INTO v_alt FROM db4ai._parse_alter_clause(c_alter, v_cols);
+                SELECT * INTO v_alt FROM db4ai_internal._parse_alter_clause(c_alter, v_cols);
                 v_cols := v_alt.io_columns;
                 alter_sql := v_alt.o_sql;
             ELSIF v_cur = 'INSERT' THEN
                 IF c_sql IS NULL THEN
                     RAISE EXCEPTION 'missing SELECT or VALUES clause in INSERT operation' USING ERRCODE = 'syntax_error';
                 END IF;
-                own_columns := db4ai._insert_has_columns(c_sql);
+                own_columns := db4ai_internal._insert_has_columns(c_sql);
             ELSIF v_cur = 'UPDATE' THEN
                 IF c_sql IS NULL THEN
                     RAISE EXCEPTION 'missing SET clause in UPDATE operation' USING ERRCODE = 'syntax_error';
                 END IF;
-                SELECT x INTO v_missing FROM unnest(db4ai._set_targets(c_sql)) x WHERE NOT x = ANY (v_cols) LIMIT 1;
+                SELECT x INTO v_missing FROM unnest(db4ai_internal._set_targets(c_sql)) x WHERE NOT x = ANY (v_cols) LIMIT 1;
                 IF v_missing IS NOT NULL THEN
                     RAISE EXCEPTION 'unable to map field "%" to backing table in UPDATE operation: %', v_missing, c_sql
                         USING ERRCODE = 'undefined_object';

@@ -13,7 +13,7 @@
 --
 -- db4ai's own maintenance writes backing tables in two places: a CSS child appends its new rows to its
 -- parent's table, and PURGE deletes the rows nobody uses any more (a new table is filled by CREATE
--- TABLE AS before it gets its trigger). Both go through db4ai._write_store, which sets the permit
+-- TABLE AS before it gets its trigger). Both go through db4ai_internal._write_store, which sets the permit
 -- db4ai.store_write = '<table oid>:<transaction id>' for the one statement it runs; the permit ends
 -- with that function (its SET clause restores the setting), it names one table and one transaction,
 -- and the triggers of views never accept it.
@@ -26,7 +26,7 @@
 
 -- The trigger function of views and backing tables (one function: the triggers differ only in when
 -- they fire). Never returns normally, except for db4ai's own writes on a backing table.
-CREATE OR REPLACE FUNCTION db4ai._refuse_write() RETURNS trigger
+CREATE OR REPLACE FUNCTION db4ai_internal._refuse_write() RETURNS trigger
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -42,7 +42,7 @@ BEGIN
     SELECT c.relkind = 'v' INTO v_is_view FROM pg_class c WHERE c.oid = TG_RELID;
     IF NOT v_is_view AND TG_LEVEL = 'STATEMENT' AND coalesce(v_permit, '') <> '' THEN
         IF v_permit = format('%s:%s', TG_RELID, txid_current()) THEN
-            RETURN NULL;  -- db4ai._write_store: one of db4ai's own writes
+            RETURN NULL;  -- db4ai_internal._write_store: one of db4ai's own writes
         END IF;
     END IF;
     -- the snapshots concerned: the view's own, or every snapshot stored in the backing table (the
@@ -56,7 +56,7 @@ BEGIN
         RAISE EXCEPTION 'cannot % snapshot %.%', v_verb, quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME)
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'snapshots are immutable',
-                  HINT = db4ai._derive_hint(TG_TABLE_NAME, v_delimiter, v_example);
+                  HINT = db4ai_internal._derive_hint(TG_TABLE_NAME, v_delimiter, v_example);
     END IF;
     RAISE EXCEPTION 'cannot % table %.%: it stores %', v_verb, quote_ident(TG_TABLE_SCHEMA), quote_ident(TG_TABLE_NAME),
         CASE WHEN v_names IS NULL THEN 'db4ai snapshot data'
@@ -66,12 +66,12 @@ BEGIN
         USING ERRCODE = 'object_not_in_prerequisite_state',
               DETAIL = 'snapshots are immutable, and so are the tables that hold their rows',
               HINT = CASE WHEN v_name IS NULL THEN 'derive a new snapshot version instead: CREATE SNAPSHOT ... FROM @version USING (...)'
-                          ELSE db4ai._derive_hint(v_name, v_delimiter, v_example) END;
+                          ELSE db4ai_internal._derive_hint(v_name, v_delimiter, v_example) END;
 END;
 $$;
 
 -- "derive a new version instead: CREATE SNAPSHOT <name> FROM @<version> USING (<example>)".
-CREATE OR REPLACE FUNCTION db4ai._derive_hint(i_name text, i_delimiter text, i_example text) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._derive_hint(i_name text, i_delimiter text, i_example text) RETURNS text
     LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT 'derive a new version instead: CREATE SNAPSHOT '
@@ -83,18 +83,18 @@ AS $$
 $$;
 
 -- Give a snapshot view or backing table its triggers (idempotent).
-CREATE OR REPLACE FUNCTION db4ai._make_immutable(i_rel regclass, i_is_view boolean) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._make_immutable(i_rel regclass, i_is_view boolean) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF i_is_view THEN
         EXECUTE format('CREATE OR REPLACE TRIGGER _db4ai_immutable BEFORE INSERT OR UPDATE OR DELETE ON %s '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION db4ai._refuse_write()', i_rel);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION db4ai_internal._refuse_write()', i_rel);
         EXECUTE format('CREATE OR REPLACE TRIGGER _db4ai_immutable_row INSTEAD OF INSERT OR UPDATE OR DELETE ON %s '
-                       'FOR EACH ROW EXECUTE FUNCTION db4ai._refuse_write()', i_rel);
-    ELSIF NOT db4ai._citus_table(i_rel) THEN
+                       'FOR EACH ROW EXECUTE FUNCTION db4ai_internal._refuse_write()', i_rel);
+    ELSIF NOT db4ai_internal._citus_table(i_rel) THEN
         EXECUTE format('CREATE OR REPLACE TRIGGER _db4ai_immutable BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION db4ai._refuse_write()', i_rel);
+                       'FOR EACH STATEMENT EXECUTE FUNCTION db4ai_internal._refuse_write()', i_rel);
     END IF;
     -- A Citus distributed or reference backing table gets no trigger (Citus refuses triggers there):
     -- its view refuses writes like any other, and only its owner could write the table itself.
@@ -104,7 +104,7 @@ $$;
 -- Run one of db4ai's own writes on backing table i_store (i_sql, with $1 = i_members); returns the
 -- row count. The permit it sets holds for this call only: the SET clause of the function restores
 -- db4ai.store_write when it returns, and an error rolls it back.
-CREATE OR REPLACE FUNCTION db4ai._write_store(i_store regclass, i_sql text, i_members int8multirange DEFAULT NULL)
+CREATE OR REPLACE FUNCTION db4ai_internal._write_store(i_store regclass, i_sql text, i_members int8multirange DEFAULT NULL)
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET db4ai.store_write = ''
 AS $$
@@ -134,9 +134,9 @@ BEGIN
         ORDER BY s.id
     LOOP
         BEGIN
-            PERFORM db4ai._make_immutable(r.store, false);
+            PERFORM db4ai_internal._make_immutable(r.store, false);
             IF r.view IS NOT NULL THEN
-                PERFORM db4ai._make_immutable(r.view, true);
+                PERFORM db4ai_internal._make_immutable(r.view, true);
                 IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r.owner) THEN
                     EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO %I', r.view, r.owner);
                 END IF;

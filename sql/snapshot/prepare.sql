@@ -15,7 +15,7 @@
 -- of its own, with row ids if the mode is CSS, so its own descendants share it.
 
 -- New version "x.y.z" of a child: ALTER bumps x, INSERT/DELETE bump y, UPDATE alone bumps z.
-CREATE OR REPLACE FUNCTION db4ai._next_version(i_parent_version text, i_kinds text[], i_delimiter text, i_separator text)
+CREATE OR REPLACE FUNCTION db4ai_internal._next_version(i_parent_version text, i_kinds text[], i_delimiter text, i_separator text)
     RETURNS text
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -47,7 +47,7 @@ $$;
 --           row-id order (a sort); no join. It stops after i_max_gaps + 1 gaps: more mean a copy;
 --   append  INSERT INTO <store> of every row the operations wrote (inserted or updated) under the
 --           child's row ids: a plain scan of the work table.
-CREATE OR REPLACE FUNCTION db4ai._css_child_sql(
+CREATE OR REPLACE FUNCTION db4ai_internal._css_child_sql(
     i_parent db4ai.snapshot_storage, i_child_id bigint, i_work regclass, i_cmin cid, i_sorted boolean, i_max_gaps bigint,
     i_kept text, i_columns name[], i_fields name[], OUT kept text, OUT append text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
@@ -90,8 +90,8 @@ $$;
 -- operations cost a few microseconds per range, copying a row about one. A child whose kept rows
 -- fall into more than 10,000 runs and more than one run per four rows of its parent (it changed or
 -- deleted rows all over its parent, e.g. every other row) is cheaper to copy, and faster to read.
-DROP FUNCTION IF EXISTS db4ai._store_css_child(bigint, bigint, regclass);  -- before 0.1.1: compared every row
-CREATE OR REPLACE FUNCTION db4ai._store_css_child(
+DROP FUNCTION IF EXISTS db4ai_internal._store_css_child(bigint, bigint, regclass);  -- before 0.1.1: compared every row
+CREATE OR REPLACE FUNCTION db4ai_internal._store_css_child(
     i_parent_id bigint, i_child_id bigint, i_work regclass, i_cmin cid,
     OUT columns name[], OUT fields name[], OUT members int8multirange, OUT row_count bigint)
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
@@ -163,7 +163,7 @@ BEGIN
     -- copied that could have shared; never the other way round.)
     SELECT greatest(10000, s.row_count / 4) INTO v_limit FROM db4ai.snapshot s WHERE s.id = i_parent_id;
     FOREACH v_sorted IN ARRAY ARRAY[true, false] LOOP
-        SELECT * INTO v_sql FROM db4ai._css_child_sql(pst, i_child_id, i_work, i_cmin, v_sorted, v_limit, v_kept, columns, fields);
+        SELECT * INTO v_sql FROM db4ai_internal._css_child_sql(pst, i_child_id, i_work, i_cmin, v_sorted, v_limit, v_kept, columns, fields);
         EXECUTE v_sql.kept;
         EXECUTE format('SELECT min(k.first), max(k.last), count(k.lo), coalesce(sum(k.hi OPERATOR(pg_catalog.-) k.lo), 0), '
                        'coalesce(bool_or(k.back), false) FROM %s k', v_kept) INTO v_first, v_last, v_gaps, v_missing, v_back;
@@ -183,7 +183,7 @@ BEGIN
     IF cardinality(v_drop_default) > 0 THEN  -- the defaults were for the rows already there
         EXECUTE format('ALTER TABLE %s %s', pst.store, array_to_string(v_drop_default, ', '));
     END IF;
-    v_new := db4ai._write_store(pst.store, v_sql.append);
+    v_new := db4ai_internal._write_store(pst.store, v_sql.append);
     row_count := v_kept_rows + v_new;
     -- [first, last] without the gaps (disjoint, not adjacent: range_agg has nothing to merge)
     IF v_first IS NULL THEN
@@ -193,22 +193,22 @@ BEGIN
                        'coalesce((SELECT pg_catalog.range_agg(pg_catalog.int8range(k.lo, k.hi) ORDER BY k.lo) FROM %s k '
                        'WHERE k.lo IS NOT NULL), ''{}'')', v_kept) INTO members USING v_first, v_last;
     END IF;
-    members := members + db4ai._fresh_members(i_child_id, v_new, true);
+    members := members + db4ai_internal._fresh_members(i_child_id, v_new, true);
     IF v_new > 0 THEN
-        PERFORM db4ai._filter_store_views(pst.store);
+        PERFORM db4ai_internal._filter_store_views(pst.store);
     END IF;
     EXECUTE format('DROP TABLE %s', v_kept);
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION db4ai._prepare_snapshot(
+CREATE OR REPLACE FUNCTION db4ai_internal._prepare_snapshot(
     i_schema name, i_parent name, i_commands text[], i_vers name, i_comment text, i_search_path text)
     RETURNS db4ai.snapshot_name
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET client_min_messages = warning
 AS $$
 DECLARE
     st record;
-    v_schema name := db4ai._snapshot_schema(i_schema);
+    v_schema name := db4ai_internal._snapshot_schema(i_schema);
     v_parent record;
     p db4ai.snapshot;
     pst db4ai.snapshot_storage;
@@ -226,8 +226,8 @@ DECLARE
     v_columns name[];
     v_result db4ai.snapshot_name;
 BEGIN
-    SELECT * INTO st FROM db4ai._snapshot_settings();
-    SELECT * INTO v_parent FROM db4ai._derivation_parent(v_schema, i_parent, st.delimiter, st.separator);
+    SELECT * INTO st FROM db4ai_internal._snapshot_settings();
+    SELECT * INTO v_parent FROM db4ai_internal._derivation_parent(v_schema, i_parent, st.delimiter, st.separator);
     p := v_parent.p;
     SELECT * INTO STRICT pst FROM db4ai.snapshot_storage WHERE id = p.id;
 
@@ -236,14 +236,14 @@ BEGIN
            array_agg(o.from_clause ORDER BY o.ord), array_agg(o.where_clause ORDER BY o.ord),
            array_agg(o.alter_sql ORDER BY o.ord), array_agg(o.own_columns ORDER BY o.ord)
       INTO o_kind, o_alias, o_sql, o_from, o_where, o_alter, o_own
-      FROM db4ai._parse_prepare_commands(i_commands, pst.columns)
+      FROM db4ai_internal._parse_prepare_commands(i_commands, pst.columns)
            WITH ORDINALITY AS o (kind, alias, sql_clause, from_clause, where_clause, alter_sql, own_columns, ord);
     v_name := v_parent.prefix || CASE WHEN i_vers IS NULL OR i_vers = ''
-                                      THEN db4ai._next_version(v_parent.version, o_kind, st.delimiter, st.separator)
-                                      ELSE db4ai._custom_version(i_vers, st.delimiter, st.separator) END;
-    PERFORM db4ai._claim_snapshot_name(v_schema, v_name);  -- refuses a name too long, too
+                                      THEN db4ai_internal._next_version(v_parent.version, o_kind, st.delimiter, st.separator)
+                                      ELSE db4ai_internal._custom_version(i_vers, st.delimiter, st.separator) END;
+    PERFORM db4ai_internal._claim_snapshot_name(v_schema, v_name);  -- refuses a name too long, too
 
-    v_css := st.mode = 'CSS' AND db4ai._can_share_store(p.id);
+    v_css := st.mode = 'CSS' AND db4ai_internal._can_share_store(p.id);
     IF v_css THEN  -- one CSS derivation at a time per backing table
         EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', pst.store);
     END IF;
@@ -253,7 +253,7 @@ BEGIN
         v_parallel := current_setting('max_parallel_workers_per_gather');
         PERFORM set_config('max_parallel_workers_per_gather', '0', true);
     END IF;
-    EXECUTE format('CREATE TEMP TABLE %s ON COMMIT DROP AS %s', v_work, db4ai._snapshot_rows_sql(p.id, v_css));
+    EXECUTE format('CREATE TEMP TABLE %s ON COMMIT DROP AS %s', v_work, db4ai_internal._snapshot_rows_sql(p.id, v_css));
     IF v_css THEN
         PERFORM set_config('max_parallel_workers_per_gather', v_parallel, true);
     END IF;
@@ -280,24 +280,24 @@ BEGIN
                       || coalesce(' ' || o_where[i], '');
         END IF;
         IF v_stmt IS NOT NULL THEN
-            PERFORM db4ai._run_user_sql(v_stmt, i_search_path);
+            PERFORM db4ai_internal._run_user_sql(v_stmt, i_search_path);
         END IF;
     END LOOP;
 
     IF v_css THEN
-        SELECT * INTO v_child FROM db4ai._store_css_child(p.id, v_id, v_work::regclass, v_cmin);
+        SELECT * INTO v_child FROM db4ai_internal._store_css_child(p.id, v_id, v_work::regclass, v_cmin);
         IF v_child.members IS NOT NULL THEN
-            v_matrix := db4ai._matrix_for_child(p);
+            v_matrix := db4ai_internal._matrix_for_child(p);
             EXECUTE format('DROP TABLE %s', v_work);
-            RETURN db4ai._register_snapshot(
+            RETURN db4ai_internal._register_snapshot(
                 v_id, p.id, v_matrix, p.root_id, v_schema, v_name, i_commands, i_comment, false, v_child.row_count,
                 pst.store, v_child.columns, v_child.fields, v_child.members, true);
         END IF;  -- else sharing would not pay: a table of its own, with row ids for its descendants
     END IF;
     SELECT coalesce(array_agg(attname ORDER BY attnum), '{}') INTO v_columns
     FROM pg_attribute WHERE attrelid = v_work::regclass AND attnum > 1 AND NOT attisdropped;
-    v_result := db4ai._register_copy_child(p, v_id, v_name, 'SELECT * FROM ' || v_work, v_columns, i_commands, i_comment,
-                                           st.mode = 'CSS');
+    v_result := db4ai_internal._register_copy_child(p, v_id, v_name, 'SELECT * FROM ' || v_work, v_columns, i_commands, i_comment,
+                                                    st.mode = 'CSS');
     EXECUTE format('DROP TABLE %s', v_work);
     RETURN v_result;
 END;
@@ -308,7 +308,7 @@ CREATE OR REPLACE FUNCTION db4ai.prepare_snapshot(
     RETURNS db4ai.snapshot_name
     LANGUAGE sql VOLATILE
 AS $$
-    SELECT db4ai._prepare_snapshot(i_schema, i_parent, i_commands, i_vers, i_comment, pg_catalog.current_setting('search_path'))
+    SELECT db4ai_internal._prepare_snapshot(i_schema, i_parent, i_commands, i_vers, i_comment, pg_catalog.current_setting('search_path'))
 $$;
 COMMENT ON FUNCTION db4ai.prepare_snapshot(name, name, text[], name, text) IS
     'Create a new version of snapshot i_parent (name@version) by DDL/DML operations, e.g. {DELETE, WHERE x < 0}';

@@ -7,12 +7,12 @@
 -- was trained on (db4ai.gs_model_warehouse.snapshot_ids) is refused, and so is one with a child of
 -- another owner (its lineage row is that owner's to change).
 
-CREATE OR REPLACE FUNCTION db4ai._purge_snapshot(i_schema name, i_name name)
+CREATE OR REPLACE FUNCTION db4ai_internal._purge_snapshot(i_schema name, i_name name)
     RETURNS db4ai.snapshot_name
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET client_min_messages = warning
 AS $$
 DECLARE
-    v_schema name := db4ai._snapshot_schema(i_schema);
+    v_schema name := db4ai_internal._snapshot_schema(i_schema);
     s db4ai.snapshot;
     sst db4ai.snapshot_storage;
     v_model text;
@@ -22,7 +22,7 @@ DECLARE
     v_unused text;
     v_store regclass;
 BEGIN
-    s := db4ai._owned_snapshot(v_schema, i_name, 'purge', true);  -- waits for derivations from it
+    s := db4ai_internal._owned_snapshot(v_schema, i_name, 'purge', true);  -- waits for derivations from it
 
     IF to_regclass('db4ai.gs_model_warehouse') IS NOT NULL THEN
         EXECUTE 'SELECT modelname::text FROM db4ai.gs_model_warehouse WHERE $1 = ANY (snapshot_ids) ORDER BY 1 LIMIT 1'
@@ -36,7 +36,7 @@ BEGIN
         RAISE EXCEPTION 'cannot purge root snapshot ''%.%'' having dependent snapshots', quote_ident(s."schema"), quote_ident(s."name")
             USING ERRCODE = 'dependent_objects_still_exist', HINT = 'purge all dependent snapshots first';
     END IF;
-    SELECT * INTO v_child FROM db4ai.snapshot c WHERE c.parent_id = s.id AND NOT db4ai._is_owner(c.owner) ORDER BY c.id LIMIT 1;
+    SELECT * INTO v_child FROM db4ai.snapshot c WHERE c.parent_id = s.id AND NOT db4ai_internal._is_owner(c.owner) ORDER BY c.id LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'cannot purge snapshot %.%: snapshot %.% of role % depends on it', quote_ident(s."schema"), quote_ident(s."name"),
             quote_ident(v_child."schema"), quote_ident(v_child."name"), quote_ident(v_child.owner)
@@ -76,8 +76,8 @@ BEGIN
             FROM db4ai.snapshot_storage o, unnest(o.members) r WHERE o.store = sst.store;
             v_orphans := sst.members - v_others;
             IF NOT isempty(v_orphans) THEN
-                PERFORM db4ai._write_store(sst.store, format('DELETE FROM %s t WHERE t._db4ai_rid OPERATOR(pg_catalog.<@) $1', sst.store),
-                                           v_orphans);
+                PERFORM db4ai_internal._write_store(sst.store, format('DELETE FROM %s t WHERE t._db4ai_rid OPERATOR(pg_catalog.<@) $1', sst.store),
+                                                    v_orphans);
             END IF;
             SELECT string_agg(format('DROP COLUMN %I', f), ', ') INTO v_unused
             FROM unnest(sst.fields) f
@@ -94,5 +94,5 @@ $$;
 
 CREATE OR REPLACE FUNCTION db4ai.purge_snapshot(i_schema name, i_name name) RETURNS db4ai.snapshot_name
     LANGUAGE sql VOLATILE
-AS $$ SELECT db4ai._purge_snapshot(i_schema, i_name) $$;
+AS $$ SELECT db4ai_internal._purge_snapshot(i_schema, i_name) $$;
 COMMENT ON FUNCTION db4ai.purge_snapshot(name, name) IS 'Drop snapshot i_name (name@version) and reclaim its storage';

@@ -16,7 +16,7 @@
 --     NULL being a value) contributes exactly round(ratio × stratum size) rows.
 
 -- A number in [0, 1) from a hash: 60 bits of md5.
-CREATE OR REPLACE FUNCTION db4ai._unit_hash(i_seed bigint, i_salt text, i_row_hash text, i_occurrence bigint)
+CREATE OR REPLACE FUNCTION db4ai_internal._unit_hash(i_seed bigint, i_salt text, i_row_hash text, i_occurrence bigint)
     RETURNS float8
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -29,7 +29,7 @@ $$;
 
 -- Validate a stratification column list against the snapshot's columns; returns the columns as
 -- stored (an element matches exactly or, like an unquoted SQL name, in lower case).
-CREATE OR REPLACE FUNCTION db4ai._stratify_columns(i_stratify name[], i_snapshot db4ai.snapshot, i_columns name[])
+CREATE OR REPLACE FUNCTION db4ai_internal._stratify_columns(i_stratify name[], i_snapshot db4ai.snapshot, i_columns name[])
     RETURNS name[]
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -49,8 +49,8 @@ BEGIN
             RAISE EXCEPTION 'i_stratify array contains NULL values' USING ERRCODE = 'invalid_parameter_value';
         ELSIF v_col = ANY (i_columns) THEN
             v_out := v_out || v_col;
-        ELSIF db4ai._sql_ident('word', v_col)::name = ANY (i_columns) THEN
-            v_out := v_out || db4ai._sql_ident('word', v_col)::name;
+        ELSIF db4ai_internal._sql_ident('word', v_col)::name = ANY (i_columns) THEN
+            v_out := v_out || db4ai_internal._sql_ident('word', v_col)::name;
         ELSE
             RAISE EXCEPTION 'column "%" does not exist in snapshot %.%', v_col, quote_ident(i_snapshot."schema"),
                 quote_ident(i_snapshot."name") USING ERRCODE = 'undefined_object',
@@ -64,8 +64,8 @@ $$;
 -- Copy the parent's rows into a temporary table with, per row: _db4ai_h (content hash),
 -- _db4ai_o (occurrence among identical rows) and _db4ai_k (hash of the stratification columns).
 -- With row ids (CSS) it reads the backing table, otherwise the view. Returns the table's name.
-CREATE OR REPLACE FUNCTION db4ai._hashed_rows(i_parent_id bigint, i_with_rid boolean, i_columns name[], i_stratify name[],
-                                              i_tag text)
+CREATE OR REPLACE FUNCTION db4ai_internal._hashed_rows(i_parent_id bigint, i_with_rid boolean, i_columns name[], i_stratify name[],
+                                                       i_tag text)
     RETURNS text
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -84,7 +84,7 @@ BEGIN
                    'SELECT r.*, pg_catalog.md5(pg_catalog.record_send(%s)) AS _db4ai_h, %s AS _db4ai_k FROM (%s) r) q',
                    v_table, v_row,
                    CASE WHEN v_strata IS NULL THEN 'NULL::pg_catalog.text' ELSE format('pg_catalog.md5(pg_catalog.record_send(%s))', v_strata) END,
-                   db4ai._snapshot_rows_sql(i_parent_id, i_with_rid));
+                   db4ai_internal._snapshot_rows_sql(i_parent_id, i_with_rid));
     RETURN v_table;
 END;
 $$;
@@ -92,7 +92,7 @@ $$;
 -- Create one subset child of parent p from i_rows (a query over the hashed rows returning the
 -- parent's columns and _db4ai_rid). i_css: a membership over the parent's backing table; otherwise
 -- a copy (with row ids if i_row_ids, i.e. in CSS mode, so that its descendants can share it).
-CREATE OR REPLACE FUNCTION db4ai._create_subset_child(
+CREATE OR REPLACE FUNCTION db4ai_internal._create_subset_child(
     p db4ai.snapshot, i_css boolean, i_id bigint, i_name text, i_rows text, i_commands text[], i_comment text,
     i_row_ids boolean)
     RETURNS db4ai.snapshot_name
@@ -106,15 +106,15 @@ BEGIN
     IF i_css THEN
         EXECUTE format('SELECT coalesce(range_agg(int8range(q._db4ai_rid, q._db4ai_rid + 1)), ''{}'') FROM (%s) q', i_rows)
             INTO v_members;
-        RETURN db4ai._register_snapshot(
-            i_id, p.id, db4ai._matrix_for_child(p), p.root_id, p."schema", i_name, i_commands, i_comment, false,
-            db4ai._members_size(v_members)::bigint, pst.store, pst.columns, pst.fields, v_members, true);
+        RETURN db4ai_internal._register_snapshot(
+            i_id, p.id, db4ai_internal._matrix_for_child(p), p.root_id, p."schema", i_name, i_commands, i_comment, false,
+            db4ai_internal._members_size(v_members)::bigint, pst.store, pst.columns, pst.fields, v_members, true);
     END IF;
-    RETURN db4ai._register_copy_child(p, i_id, i_name, i_rows, pst.columns, i_commands, i_comment, i_row_ids);
+    RETURN db4ai_internal._register_copy_child(p, i_id, i_name, i_rows, pst.columns, i_commands, i_comment, i_row_ids);
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION db4ai._sample_snapshot(
+CREATE OR REPLACE FUNCTION db4ai_internal._sample_snapshot(
     i_schema name, i_parent name, i_sample_infixes name[], i_sample_ratios numeric[], i_stratify name[],
     i_sample_comments text[], i_seed bigint)
     RETURNS SETOF db4ai.snapshot_name
@@ -122,7 +122,7 @@ CREATE OR REPLACE FUNCTION db4ai._sample_snapshot(
 AS $$
 DECLARE
     st record;
-    v_schema name := db4ai._snapshot_schema(i_schema);
+    v_schema name := db4ai_internal._snapshot_schema(i_schema);
     v_parent record;
     p db4ai.snapshot;
     pst db4ai.snapshot_storage;
@@ -139,8 +139,8 @@ DECLARE
     v_alloc bigint[];  -- rows drawn per stratum for one sample
     v_tie text[];
 BEGIN
-    SELECT * INTO st FROM db4ai._snapshot_settings();
-    SELECT * INTO v_parent FROM db4ai._derivation_parent(v_schema, i_parent, st.delimiter, st.separator);
+    SELECT * INTO st FROM db4ai_internal._snapshot_settings();
+    SELECT * INTO v_parent FROM db4ai_internal._derivation_parent(v_schema, i_parent, st.delimiter, st.separator);
     p := v_parent.p;
     SELECT * INTO STRICT pst FROM db4ai.snapshot_storage WHERE id = p.id;
     IF i_sample_infixes IS NULL OR cardinality(i_sample_infixes) = 0 OR array_ndims(i_sample_infixes) <> 1 THEN
@@ -154,7 +154,7 @@ BEGIN
     IF cardinality(i_sample_infixes) <> cardinality(i_sample_ratios) THEN
         RAISE EXCEPTION 'i_sample_infixes and i_sample_ratios array length mismatch' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    v_stratify := db4ai._stratify_columns(i_stratify, p, pst.columns);
+    v_stratify := db4ai_internal._stratify_columns(i_stratify, p, pst.columns);
     IF i_sample_comments IS NOT NULL THEN
         IF cardinality(i_sample_comments) = 0 OR array_ndims(i_sample_comments) <> 1 THEN
             RAISE EXCEPTION 'i_sample_comments array malformed'
@@ -163,8 +163,8 @@ BEGIN
             RAISE EXCEPTION 'i_sample_infixes and i_sample_comments array length mismatch' USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END IF;
-    v_seed := db4ai._snapshot_seed(i_seed);
-    v_css := st.mode = 'CSS' AND db4ai._can_share_store(p.id);
+    v_seed := db4ai_internal._snapshot_seed(i_seed);
+    v_css := st.mode = 'CSS' AND db4ai_internal._can_share_store(p.id);
     SELECT coalesce(string_agg(format(', s.%I', c), '' ORDER BY o), '') INTO v_cols
     FROM unnest(pst.columns) WITH ORDINALITY AS u(c, o);
 
@@ -180,11 +180,11 @@ BEGIN
         ELSIF i_sample_ratios[i] < 0 OR i_sample_ratios[i] > 1 THEN
             RAISE EXCEPTION 'sample ratio must be between 0 and 1' USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        PERFORM db4ai._claim_snapshot_name(v_schema, v_name);
+        PERFORM db4ai_internal._claim_snapshot_name(v_schema, v_name);
         IF v_src IS NULL THEN
-            v_src := db4ai._hashed_rows(p.id, v_css, pst.columns, v_stratify, 'sample');
+            v_src := db4ai_internal._hashed_rows(p.id, v_css, pst.columns, v_stratify, 'sample');
         END IF;
-        v_u := format('db4ai._unit_hash(%s, %L, s._db4ai_h, s._db4ai_o)', v_seed, 'sample ' || i_sample_infixes[i]);
+        v_u := format('db4ai_internal._unit_hash(%s, %L, s._db4ai_h, s._db4ai_o)', v_seed, 'sample ' || i_sample_infixes[i]);
         IF v_stratify IS NOT NULL THEN
             -- round(ratio x n) rows in all, spread over the strata in proportion to their sizes with
             -- scikit-learn's largest-remainder rule (as SPLIT does), so small strata cannot inflate
@@ -196,11 +196,11 @@ BEGIN
             END IF;
             SELECT array_agg(md5(v_seed || ':sample:' || i_sample_infixes[i] || ':' || k) ORDER BY o) INTO v_tie
               FROM unnest(v_keys) WITH ORDINALITY AS u(k, o);
-            v_alloc := db4ai._approximate_mode(v_counts,
+            v_alloc := db4ai_internal._approximate_mode(v_counts,
                            round(i_sample_ratios[i] * (SELECT coalesce(sum(c), 0) FROM unnest(v_counts) c))::bigint, v_tie);
         END IF;
         v_id := nextval('db4ai.snapshot_sequence');
-        RETURN NEXT db4ai._create_subset_child(
+        RETURN NEXT db4ai_internal._create_subset_child(
             p, v_css, v_id, v_name,
             CASE WHEN v_stratify IS NULL
                  THEN format('SELECT s._db4ai_rid%s FROM %s s WHERE %s < %s::pg_catalog.float8', v_cols, v_src, v_u, i_sample_ratios[i])
@@ -226,8 +226,8 @@ CREATE OR REPLACE FUNCTION db4ai.sample_snapshot(
     RETURNS SETOF db4ai.snapshot_name
     LANGUAGE sql VOLATILE
 AS $$
-    SELECT * FROM db4ai._sample_snapshot(i_schema, i_parent, i_sample_infixes, i_sample_ratios, i_stratify,
-                                         i_sample_comments, i_seed)
+    SELECT * FROM db4ai_internal._sample_snapshot(i_schema, i_parent, i_sample_infixes, i_sample_ratios, i_stratify,
+                                                  i_sample_comments, i_seed)
 $$;
 COMMENT ON FUNCTION db4ai.sample_snapshot(name, name, name[], numeric[], name[], text[], bigint) IS
     'Create random samples "<name><infix>@<version>" of snapshot i_parent: independent, seeded draws; with STRATIFY BY round(ratio x n) rows spread over the strata';

@@ -6,7 +6,7 @@
 -- A custom setting accepts any string (SET db4ai.snapshot_mode = 8 succeeds), so, as in openGauss,
 -- the value is checked when a snapshot function runs. Unset and '' (after RESET) mean the default.
 
-CREATE OR REPLACE FUNCTION db4ai._snapshot_settings(OUT mode text, OUT delimiter text, OUT separator text)
+CREATE OR REPLACE FUNCTION db4ai_internal._snapshot_settings(OUT mode text, OUT delimiter text, OUT separator text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -31,7 +31,7 @@ END;
 $$;
 
 -- The seed of SAMPLE / SPLIT: the argument if given, else the setting db4ai.seed, else 0.
-CREATE OR REPLACE FUNCTION db4ai._snapshot_seed(i_seed bigint) RETURNS bigint
+CREATE OR REPLACE FUNCTION db4ai_internal._snapshot_seed(i_seed bigint) RETURNS bigint
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -51,7 +51,7 @@ $$;
 
 -- The schema a snapshot function works in: the argument, else (openGauss) the schema named like
 -- the current user if it exists, else public.
-CREATE OR REPLACE FUNCTION db4ai._snapshot_schema(i_schema name) RETURNS name
+CREATE OR REPLACE FUNCTION db4ai_internal._snapshot_schema(i_schema name) RETURNS name
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE

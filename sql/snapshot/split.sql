@@ -15,7 +15,7 @@
 -- fewer than 2 members, or a part smaller than the number of classes.
 
 -- scikit-learn's _approximate_mode with a deterministic tie-break (i_tiebreak, ascending).
-CREATE OR REPLACE FUNCTION db4ai._approximate_mode(i_counts bigint[], i_draws bigint, i_tiebreak text[]) RETURNS bigint[]
+CREATE OR REPLACE FUNCTION db4ai_internal._approximate_mode(i_counts bigint[], i_draws bigint, i_tiebreak text[]) RETURNS bigint[]
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -43,7 +43,7 @@ END;
 $$;
 
 -- Part sizes of a split of n rows (see above); raises when a part would be empty.
-CREATE OR REPLACE FUNCTION db4ai._split_sizes(i_n bigint, i_ratios numeric[], i_names name[]) RETURNS bigint[]
+CREATE OR REPLACE FUNCTION db4ai_internal._split_sizes(i_n bigint, i_ratios numeric[], i_names name[]) RETURNS bigint[]
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -64,14 +64,14 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION db4ai._split_snapshot(
+CREATE OR REPLACE FUNCTION db4ai_internal._split_snapshot(
     i_schema name, i_parent name, i_split_names name[], i_ratios numeric[], i_stratify name[], i_comment text, i_seed bigint)
     RETURNS SETOF db4ai.snapshot_name
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET client_min_messages = warning
 AS $$
 DECLARE
     st record;
-    v_schema name := db4ai._snapshot_schema(i_schema);
+    v_schema name := db4ai_internal._snapshot_schema(i_schema);
     v_parent record;
     p db4ai.snapshot;
     pst db4ai.snapshot_storage;
@@ -95,8 +95,8 @@ DECLARE
     v_commands text;
     v_id bigint;
 BEGIN
-    SELECT * INTO st FROM db4ai._snapshot_settings();
-    SELECT * INTO v_parent FROM db4ai._derivation_parent(v_schema, i_parent, st.delimiter, st.separator);
+    SELECT * INTO st FROM db4ai_internal._snapshot_settings();
+    SELECT * INTO v_parent FROM db4ai_internal._derivation_parent(v_schema, i_parent, st.delimiter, st.separator);
     p := v_parent.p;
     SELECT * INTO STRICT pst FROM db4ai.snapshot_storage WHERE id = p.id;
 
@@ -132,8 +132,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'SPLIT puts every row into exactly one part: give ratios that add up to 1, e.g. ''{.8, .2}''';
     END IF;
-    v_stratify := db4ai._stratify_columns(i_stratify, p, pst.columns);
-    v_seed := db4ai._snapshot_seed(i_seed);
+    v_stratify := db4ai_internal._stratify_columns(i_stratify, p, pst.columns);
+    v_seed := db4ai_internal._snapshot_seed(i_seed);
     FOR i IN 1 .. v_k LOOP
         v_names := v_names || (v_parent.prefix || i_split_names[i] || st.delimiter || v_parent.version);
         IF char_length(v_names[i]) > 63 OR octet_length(v_names[i]) > 63 THEN
@@ -142,13 +142,13 @@ BEGIN
     END LOOP;
     -- claimed in a fixed order, so that two concurrent splits cannot deadlock on each other's names
     FOR v_name IN SELECT x FROM unnest(v_names) x ORDER BY x LOOP
-        PERFORM db4ai._claim_snapshot_name(v_schema, v_name);
+        PERFORM db4ai_internal._claim_snapshot_name(v_schema, v_name);
     END LOOP;
 
-    v_css := st.mode = 'CSS' AND db4ai._can_share_store(p.id);
-    v_src := db4ai._hashed_rows(p.id, v_css, pst.columns, v_stratify, 'split');
+    v_css := st.mode = 'CSS' AND db4ai_internal._can_share_store(p.id);
+    v_src := db4ai_internal._hashed_rows(p.id, v_css, pst.columns, v_stratify, 'split');
     EXECUTE format('SELECT count(*) FROM %s', v_src) INTO v_n;
-    v_sizes := db4ai._split_sizes(v_n, i_ratios, i_split_names);
+    v_sizes := db4ai_internal._split_sizes(v_n, i_ratios, i_split_names);
 
     SELECT coalesce(string_agg(format(', s.%I', c), '' ORDER BY o), '') INTO v_cols
     FROM unnest(pst.columns) WITH ORDINALITY AS u(c, o);
@@ -157,7 +157,7 @@ BEGIN
         -- part i: ranks (n_1 + .. + n_{i-1}, n_1 + .. + n_i]
         EXECUTE format('DROP TABLE IF EXISTS %s', v_ranked);
         EXECUTE format('CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT s.*, pg_catalog.row_number() OVER '
-                       '(ORDER BY db4ai._unit_hash(%s, ''split'', s._db4ai_h, s._db4ai_o), s._db4ai_h, s._db4ai_o) AS _db4ai_n FROM %s s',
+                       '(ORDER BY db4ai_internal._unit_hash(%s, ''split'', s._db4ai_h, s._db4ai_o), s._db4ai_h, s._db4ai_o) AS _db4ai_n FROM %s s',
                        v_ranked, v_seed, v_src);
         v_bounds := NULL;
     ELSE
@@ -185,7 +185,7 @@ BEGIN
         BEGIN
             SELECT array_agg(md5(v_seed || ':class:' || k) ORDER BY o) INTO v_tie FROM unnest(v_keys) WITH ORDINALITY AS u(k, o);
             FOR i IN 1 .. v_k LOOP
-                v_alloc := CASE WHEN i = v_k THEN v_remaining ELSE db4ai._approximate_mode(v_remaining, v_sizes[i], v_tie) END;
+                v_alloc := CASE WHEN i = v_k THEN v_remaining ELSE db4ai_internal._approximate_mode(v_remaining, v_sizes[i], v_tie) END;
                 EXECUTE format('INSERT INTO %s_b SELECT k, $1, lo, lo + a FROM unnest($2, $3, $4) AS u(k, lo, a)', v_ranked)
                     USING i, v_keys, v_lo_by_class, v_alloc;
                 SELECT array_agg(l + a ORDER BY o) INTO v_lo_by_class FROM unnest(v_lo_by_class, v_alloc) WITH ORDINALITY AS u(l, a, o);
@@ -194,7 +194,7 @@ BEGIN
         END;
         EXECUTE format('DROP TABLE IF EXISTS %s', v_ranked);
         EXECUTE format('CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT s.*, pg_catalog.row_number() OVER (PARTITION BY s._db4ai_k '
-                       'ORDER BY db4ai._unit_hash(%s, ''split'', s._db4ai_h, s._db4ai_o), s._db4ai_h, s._db4ai_o) AS _db4ai_n FROM %s s',
+                       'ORDER BY db4ai_internal._unit_hash(%s, ''split'', s._db4ai_h, s._db4ai_o), s._db4ai_h, s._db4ai_o) AS _db4ai_n FROM %s s',
                        v_ranked, v_seed, v_src);
         v_bounds := v_ranked || '_b';
     END IF;
@@ -204,7 +204,7 @@ BEGIN
     v_lo := 0;
     FOR i IN 1 .. v_k LOOP
         v_id := nextval('db4ai.snapshot_sequence');
-        RETURN NEXT db4ai._create_subset_child(
+        RETURN NEXT db4ai_internal._create_subset_child(
             p, v_css, v_id, v_names[i],
             CASE WHEN v_bounds IS NULL
                  THEN format('SELECT s._db4ai_rid%s FROM %s s WHERE s._db4ai_n > %s AND s._db4ai_n <= %s', v_cols, v_ranked, v_lo, v_lo + v_sizes[i])
@@ -228,7 +228,7 @@ CREATE OR REPLACE FUNCTION db4ai.split_snapshot(
     RETURNS SETOF db4ai.snapshot_name
     LANGUAGE sql VOLATILE
 AS $$
-    SELECT * FROM db4ai._split_snapshot(i_schema, i_parent, i_split_names, i_ratios, i_stratify, i_comment, i_seed)
+    SELECT * FROM db4ai_internal._split_snapshot(i_schema, i_parent, i_split_names, i_ratios, i_stratify, i_comment, i_seed)
 $$;
 COMMENT ON FUNCTION db4ai.split_snapshot(name, name, name[], numeric[], name[], text, bigint) IS
     'Partition snapshot i_parent into parts "<name><infix>@<version>" (exact sizes, disjoint, covering; seeded; optionally stratified)';

@@ -27,7 +27,7 @@
 -- Run a piece of the caller's SQL with the caller's search_path; returns the processed row count.
 -- It has no SET clause on purpose: the search_path it sets is restored by the calling worker's
 -- own SET clause. Calling it directly only runs one's own SQL with one's own rights.
-CREATE OR REPLACE FUNCTION db4ai._run_user_sql(i_sql text, i_search_path text) RETURNS bigint
+CREATE OR REPLACE FUNCTION db4ai_internal._run_user_sql(i_sql text, i_search_path text) RETURNS bigint
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -43,7 +43,7 @@ $$;
 
 -- Split "name<delimiter>version"; i_arg names the argument in the messages (i_name / i_parent).
 -- The SQL layer may encode the delimiter as chr(1) and version dots as chr(2) (openGauss parser).
-CREATE OR REPLACE FUNCTION db4ai._split_snapshot_name(
+CREATE OR REPLACE FUNCTION db4ai_internal._split_snapshot_name(
     i_full text, i_arg text, i_delimiter text, i_separator text, OUT full_name text, OUT prefix text, OUT version text)
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -66,7 +66,7 @@ END;
 $$;
 
 -- A user-given version: '[@]x.y.z' or '[@]label'; returns it with its leading delimiter.
-CREATE OR REPLACE FUNCTION db4ai._custom_version(i_vers text, i_delimiter text, i_separator text) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._custom_version(i_vers text, i_delimiter text, i_separator text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -91,7 +91,7 @@ $$;
 -- the snapshot for the transaction: shared for a parent being derived from, exclusive for a snapshot
 -- being purged, so a purge waits for derivations in progress and vice versa. (An advisory lock, because
 -- row locks would need UPDATE rights on other owners' catalog rows.)
-CREATE OR REPLACE FUNCTION db4ai._get_snapshot(i_schema name, i_name text, i_as_parent boolean, i_exclusive boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION db4ai_internal._get_snapshot(i_schema name, i_name text, i_as_parent boolean, i_exclusive boolean DEFAULT false)
     RETURNS db4ai.snapshot
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -117,11 +117,11 @@ END;
 $$;
 
 -- Deriving from a snapshot (prepare / sample / split) needs SELECT on its view.
-CREATE OR REPLACE FUNCTION db4ai._check_readable(i_snapshot db4ai.snapshot) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._check_readable(i_snapshot db4ai.snapshot) RETURNS void
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT db4ai._snapshot_readable(i_snapshot.id) THEN
+    IF NOT db4ai_internal._snapshot_readable(i_snapshot.id) THEN
         RAISE EXCEPTION 'permission denied for snapshot %.%', quote_ident(i_snapshot."schema"), quote_ident(i_snapshot."name")
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'deriving a snapshot needs SELECT on its view; ask its owner to GRANT it';
@@ -130,27 +130,27 @@ END;
 $$;
 
 -- The parent of a PREPARE / SAMPLE / SPLIT: name checks, existence, SELECT privilege (openGauss order).
-CREATE OR REPLACE FUNCTION db4ai._derivation_parent(i_schema name, i_parent name, i_delimiter text, i_separator text,
-                                                    OUT p db4ai.snapshot, OUT prefix text, OUT version text)
+CREATE OR REPLACE FUNCTION db4ai_internal._derivation_parent(i_schema name, i_parent name, i_delimiter text, i_separator text,
+                                                             OUT p db4ai.snapshot, OUT prefix text, OUT version text)
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v record;
 BEGIN
-    SELECT * INTO v FROM db4ai._split_snapshot_name(i_parent, 'i_parent', i_delimiter, i_separator);
-    p := db4ai._get_snapshot(i_schema, v.full_name, true);
-    PERFORM db4ai._check_readable(p);
+    SELECT * INTO v FROM db4ai_internal._split_snapshot_name(i_parent, 'i_parent', i_delimiter, i_separator);
+    p := db4ai_internal._get_snapshot(i_schema, v.full_name, true);
+    PERFORM db4ai_internal._check_readable(p);
     prefix := v.prefix;
     version := v.version;
 END;
 $$;
 
 -- Publish, archive and purge need ownership (or membership in the owning role).
-CREATE OR REPLACE FUNCTION db4ai._check_owner(i_snapshot db4ai.snapshot, i_action text) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._check_owner(i_snapshot db4ai.snapshot, i_action text) RETURNS void
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT db4ai._is_owner(i_snapshot.owner) THEN
+    IF NOT db4ai_internal._is_owner(i_snapshot.owner) THEN
         RAISE EXCEPTION 'permission denied for snapshot %.%', quote_ident(i_snapshot."schema"), quote_ident(i_snapshot."name")
             USING ERRCODE = 'insufficient_privilege',
                   HINT = format('only the owner of the snapshot (%s) or a member of that role may %s it', i_snapshot.owner, i_action);
@@ -160,7 +160,7 @@ $$;
 
 -- The snapshot i_name (name@version) that publish / archive / purge act on: name checks, existence,
 -- ownership (openGauss order). i_exclusive locks it against derivations in progress (purge).
-CREATE OR REPLACE FUNCTION db4ai._owned_snapshot(i_schema name, i_name text, i_action text, i_exclusive boolean)
+CREATE OR REPLACE FUNCTION db4ai_internal._owned_snapshot(i_schema name, i_name text, i_action text, i_exclusive boolean)
     RETURNS db4ai.snapshot
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -169,10 +169,10 @@ DECLARE
     v_name record;
     s db4ai.snapshot;
 BEGIN
-    SELECT * INTO st FROM db4ai._snapshot_settings();
-    SELECT * INTO v_name FROM db4ai._split_snapshot_name(i_name, 'i_name', st.delimiter, st.separator);
-    s := db4ai._get_snapshot(i_schema, v_name.full_name, false, i_exclusive);
-    PERFORM db4ai._check_owner(s, i_action);
+    SELECT * INTO st FROM db4ai_internal._snapshot_settings();
+    SELECT * INTO v_name FROM db4ai_internal._split_snapshot_name(i_name, 'i_name', st.delimiter, st.separator);
+    s := db4ai_internal._get_snapshot(i_schema, v_name.full_name, false, i_exclusive);
+    PERFORM db4ai_internal._check_owner(s, i_action);
     RETURN s;
 END;
 $$;
@@ -181,7 +181,7 @@ $$;
 -- (chr(1) and chr(2) are the openGauss parser's encodings of the version delimiter and separator, so
 -- "s\x01x@1.0.0" reads back as "s@x@1.0.0"), so nobody could purge, publish or derive from it.
 -- The error shows the characters as \xNN.
-CREATE OR REPLACE FUNCTION db4ai._check_printable(i_what text, i_value text) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._check_printable(i_what text, i_value text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -198,12 +198,12 @@ $$;
 -- Reserve a snapshot name for this transaction: concurrent calls for the same name wait here, and
 -- the one that comes second sees the first one's row and gets the openGauss "already exists".
 -- Every new snapshot name passes here, so this is where control characters are refused.
-CREATE OR REPLACE FUNCTION db4ai._claim_snapshot_name(i_schema name, i_name text) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._claim_snapshot_name(i_schema name, i_name text) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM db4ai._check_printable('schema name', i_schema);
-    PERFORM db4ai._check_printable('snapshot name', i_name);
+    PERFORM db4ai_internal._check_printable('schema name', i_schema);
+    PERFORM db4ai_internal._check_printable('snapshot name', i_name);
     IF octet_length(i_name) > 63 THEN  -- would be truncated as a name (openGauss: "too long" before this)
         RAISE EXCEPTION 'snapshot name too long: ''%''', i_name USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -219,7 +219,7 @@ $$;
 -- a snapshot view, and nobody at all, superusers included, gets past the triggers that make both
 -- read-only (immutable.sql; the owner keeps its privileges on the view so that it sees their error,
 -- which says what to do instead).
-CREATE OR REPLACE FUNCTION db4ai._lock_down(i_rel regclass, i_is_view boolean) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._lock_down(i_rel regclass, i_is_view boolean) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -234,12 +234,12 @@ BEGIN
                        CASE WHEN i_is_view THEN 'INSERT, UPDATE, DELETE, TRUNCATE' ELSE 'ALL' END, i_rel, v_grantee);
     END LOOP;
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', i_rel);
-    PERFORM db4ai._make_immutable(i_rel, i_is_view);
+    PERFORM db4ai_internal._make_immutable(i_rel, i_is_view);
 END;
 $$;
 
 -- Number of row ids in a membership.
-CREATE OR REPLACE FUNCTION db4ai._members_size(i_members int8multirange) RETURNS numeric
+CREATE OR REPLACE FUNCTION db4ai_internal._members_size(i_members int8multirange) RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(sum(upper(r) - lower(r)), 0) FROM unnest(i_members) r
@@ -248,7 +248,7 @@ $$;
 -- The filter of a shared backing table. The membership is read once per query (an InitPlan); the
 -- intersection with the full range makes it an in-memory value, because comparing each row against
 -- the stored (TOASTed) value would de-TOAST it once per row.
-CREATE OR REPLACE FUNCTION db4ai._members_filter(i_id bigint, i_alias text) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._members_filter(i_id bigint, i_alias text) RETURNS text
     LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format('%I._db4ai_rid OPERATOR(pg_catalog.<@) (SELECT m.members OPERATOR(pg_catalog.*) '
@@ -257,7 +257,7 @@ $$;
 
 -- The rows of the snapshot with storage row i_st, read from its backing table:
 --     SELECT [t._db4ai_rid, ]t.<field> AS "<column>", ... FROM <store> t [WHERE <membership filter>]
-CREATE OR REPLACE FUNCTION db4ai._store_select_sql(i_st db4ai.snapshot_storage, i_with_rid boolean) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._store_select_sql(i_st db4ai.snapshot_storage, i_with_rid boolean) RETURNS text
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format('SELECT %s FROM %s t%s',
@@ -265,11 +265,11 @@ AS $$
                             (SELECT string_agg(format('t.%I AS %I', f, c), ', ' ORDER BY o)
                                FROM unnest(i_st.fields, i_st.columns) WITH ORDINALITY AS u(f, c, o))),
                   i_st.store,
-                  CASE WHEN i_st.filtered THEN ' WHERE ' || db4ai._members_filter(i_st.id, 't') ELSE '' END)
+                  CASE WHEN i_st.filtered THEN ' WHERE ' || db4ai_internal._members_filter(i_st.id, 't') ELSE '' END)
 $$;
 
 -- (Re)create the view "<schema>"."<name>" of snapshot i_id from its catalog and storage rows.
-CREATE OR REPLACE FUNCTION db4ai._create_view(i_id bigint, i_replace boolean) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._create_view(i_id bigint, i_replace boolean) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -279,22 +279,22 @@ DECLARE
 BEGIN
     SELECT * INTO STRICT s FROM db4ai.snapshot WHERE id = i_id;
     SELECT * INTO STRICT st FROM db4ai.snapshot_storage WHERE id = i_id;
-    v_ddl := db4ai._set_citus_ddl('off');  -- Citus: the view stays on the coordinator (distributed.sql)
+    v_ddl := db4ai_internal._set_citus_ddl('off');  -- Citus: the view stays on the coordinator (distributed.sql)
     -- security_barrier: a reader's own (leaky) functions in WHERE must not see rows before the
     -- membership filter has dropped the rows of the shared CSS store that are not this snapshot's.
     EXECUTE format('CREATE %sVIEW %I.%I WITH (security_barrier) AS %s',
-                   CASE WHEN i_replace THEN 'OR REPLACE ' ELSE '' END, s."schema", s."name", db4ai._store_select_sql(st, false));
+                   CASE WHEN i_replace THEN 'OR REPLACE ' ELSE '' END, s."schema", s."name", db4ai_internal._store_select_sql(st, false));
     EXECUTE format('COMMENT ON VIEW %I.%I IS %L', s."schema", s."name",
                    format('db4ai snapshot, rows in %s', st.store) || coalesce(': ' || s.comment, ''));
-    PERFORM db4ai._lock_down(format('%I.%I', s."schema", s."name")::regclass, true);
-    PERFORM db4ai._set_citus_ddl(v_ddl);
+    PERFORM db4ai_internal._lock_down(format('%I.%I', s."schema", s."name")::regclass, true);
+    PERFORM db4ai_internal._set_citus_ddl(v_ddl);
 END;
 $$;
 
 -- A query returning the rows of snapshot i_id as (_db4ai_rid, <columns>). With row ids it reads the
 -- backing table (CSS work, needs the store owner's privileges); without, it reads the view (any
 -- role that may SELECT from it) and _db4ai_rid is NULL.
-CREATE OR REPLACE FUNCTION db4ai._snapshot_rows_sql(i_id bigint, i_with_rid boolean) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._snapshot_rows_sql(i_id bigint, i_with_rid boolean) RETURNS text
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -305,7 +305,7 @@ BEGIN
     SELECT * INTO STRICT s FROM db4ai.snapshot WHERE id = i_id;
     SELECT * INTO STRICT st FROM db4ai.snapshot_storage WHERE id = i_id;
     IF i_with_rid THEN
-        RETURN db4ai._store_select_sql(st, true);
+        RETURN db4ai_internal._store_select_sql(st, true);
     END IF;
     SELECT coalesce(string_agg(format(', v.%I', c), '' ORDER BY o), '')
       INTO v_cols FROM unnest(st.columns) WITH ORDINALITY AS u(c, o);
@@ -315,7 +315,7 @@ $$;
 
 -- May the current role add rows and columns to the backing table of snapshot i_id (CSS)? Only a
 -- table with row ids (made in CSS mode) can be shared.
-CREATE OR REPLACE FUNCTION db4ai._can_share_store(i_id bigint) RETURNS boolean
+CREATE OR REPLACE FUNCTION db4ai_internal._can_share_store(i_id bigint) RETURNS boolean
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce((SELECT st.members IS NOT NULL AND pg_has_role(current_user, c.relowner, 'USAGE')
@@ -326,8 +326,8 @@ $$;
 -- A new backing table "<schema>"."_db4ai_t<id>" filled from i_rows (a query returning
 -- (_db4ai_rid, <columns>)). CSS (i_row_ids): the rows are numbered (id << 32) + 1, 2, ..., so that
 -- descendants can share the table; MSS: a plain copy, as fast as CREATE TABLE AS. Returns the row count.
-CREATE OR REPLACE FUNCTION db4ai._new_store(i_schema name, i_id bigint, i_rows text, i_columns name[], i_label text,
-                                            i_row_ids boolean)
+CREATE OR REPLACE FUNCTION db4ai_internal._new_store(i_schema name, i_id bigint, i_rows text, i_columns name[], i_label text,
+                                                     i_row_ids boolean)
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -339,32 +339,32 @@ BEGIN
     SELECT string_agg(format('q.%I', c), ', ' ORDER BY o)
       INTO v_cols FROM unnest(i_columns) WITH ORDINALITY AS u(c, o);
     EXECUTE format('CREATE TABLE %s AS SELECT %s FROM (%s) q', v_store,
-                   concat_ws(', ', CASE WHEN i_row_ids THEN db4ai._row_id_expr(i_id) END, v_cols), i_rows);
+                   concat_ws(', ', CASE WHEN i_row_ids THEN db4ai_internal._row_id_expr(i_id) END, v_cols), i_rows);
     GET DIAGNOSTICS v_rows = ROW_COUNT;
-    PERFORM db4ai._store_created(v_store::regclass, i_label);
+    PERFORM db4ai_internal._store_created(v_store::regclass, i_label);
     RETURN v_rows;
 END;
 $$;
 
 -- The row id of the n-th row a snapshot i_id adds to a CSS backing table.
-CREATE OR REPLACE FUNCTION db4ai._row_id_expr(i_id bigint) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._row_id_expr(i_id bigint) RETURNS text
     LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format('(%s::pg_catalog.int8 OPERATOR(pg_catalog.+) pg_catalog.row_number() OVER ()) AS _db4ai_rid', i_id << 32)
 $$;
 
-CREATE OR REPLACE FUNCTION db4ai._store_created(i_store regclass, i_label text) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._store_created(i_store regclass, i_label text) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     EXECUTE format('COMMENT ON TABLE %s IS %L', i_store,
                    'db4ai snapshot storage, first used by ' || i_label || '; managed by the db4ai snapshot functions');
-    PERFORM db4ai._lock_down(i_store, false);
+    PERFORM db4ai_internal._lock_down(i_store, false);
 END;
 $$;
 
 -- The row ids (s_id << 32) + 1 .. + n of a fresh CSS store; NULL for an MSS table.
-CREATE OR REPLACE FUNCTION db4ai._fresh_members(i_id bigint, i_rows bigint, i_row_ids boolean) RETURNS int8multirange
+CREATE OR REPLACE FUNCTION db4ai_internal._fresh_members(i_id bigint, i_rows bigint, i_row_ids boolean) RETURNS int8multirange
     LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE WHEN NOT i_row_ids THEN NULL
@@ -374,7 +374,7 @@ $$;
 
 -- Once a CSS child has appended rows to a backing table, a view that showed the whole table (its
 -- first snapshot's) must filter by membership from now on.
-CREATE OR REPLACE FUNCTION db4ai._filter_store_views(i_store regclass) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._filter_store_views(i_store regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -382,14 +382,14 @@ DECLARE
 BEGIN
     FOR v_id IN SELECT id FROM db4ai.snapshot_storage WHERE store = i_store AND NOT filtered ORDER BY id LOOP
         UPDATE db4ai.snapshot_storage SET filtered = true WHERE id = v_id;
-        PERFORM db4ai._create_view(v_id, true);
+        PERFORM db4ai_internal._create_view(v_id, true);
     END LOOP;
 END;
 $$;
 
 -- The CSS matrix id of a child of i_parent: the parent's, or the parent itself, which is then
 -- marked as a matrix (openGauss sets matrix_id = id on the first CSS derivation).
-CREATE OR REPLACE FUNCTION db4ai._matrix_for_child(i_parent db4ai.snapshot) RETURNS bigint
+CREATE OR REPLACE FUNCTION db4ai_internal._matrix_for_child(i_parent db4ai.snapshot) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -402,7 +402,7 @@ END;
 $$;
 
 -- Write the catalog and storage rows of a new snapshot and create its view.
-CREATE OR REPLACE FUNCTION db4ai._register_snapshot(
+CREATE OR REPLACE FUNCTION db4ai_internal._register_snapshot(
     i_id bigint, i_parent_id bigint, i_matrix_id bigint, i_root_id bigint, i_schema name, i_name text,
     i_commands text[], i_comment text, i_published boolean, i_row_count bigint,
     i_store regclass, i_columns name[], i_fields name[], i_members int8multirange, i_filtered boolean)
@@ -421,14 +421,14 @@ BEGIN
     END;
     INSERT INTO db4ai.snapshot_storage (id, owner, store, columns, fields, members, filtered)
     VALUES (i_id, current_user, i_store, i_columns, i_fields, i_members, i_filtered);
-    PERFORM db4ai._create_view(i_id, false);
+    PERFORM db4ai_internal._create_view(i_id, false);
     RETURN ROW(i_schema, i_name)::db4ai.snapshot_name;
 END;
 $$;
 
 -- Register child i_id of parent p with a fresh backing table holding i_rows (a query returning
 -- (_db4ai_rid, <i_columns>)); with row ids if i_row_ids (CSS mode), so its descendants can share it.
-CREATE OR REPLACE FUNCTION db4ai._register_copy_child(
+CREATE OR REPLACE FUNCTION db4ai_internal._register_copy_child(
     p db4ai.snapshot, i_id bigint, i_name text, i_rows text, i_columns name[], i_commands text[], i_comment text,
     i_row_ids boolean)
     RETURNS db4ai.snapshot_name
@@ -437,13 +437,13 @@ AS $$
 DECLARE
     v_rows bigint;
 BEGIN
-    v_rows := db4ai._distributed_child_store(p, i_id, i_rows, i_columns, i_name);  -- NULL: not distributed
+    v_rows := db4ai_internal._distributed_child_store(p, i_id, i_rows, i_columns, i_name);  -- NULL: not distributed
     IF v_rows IS NULL THEN
-        v_rows := db4ai._new_store(p."schema", i_id, i_rows, i_columns, format('%I.%I', p."schema", i_name), i_row_ids);
+        v_rows := db4ai_internal._new_store(p."schema", i_id, i_rows, i_columns, format('%I.%I', p."schema", i_name), i_row_ids);
     END IF;
-    RETURN db4ai._register_snapshot(
+    RETURN db4ai_internal._register_snapshot(
         i_id, p.id, NULL, p.root_id, p."schema", i_name, i_commands, i_comment, false, v_rows,
         format('%I.%I', p."schema", '_db4ai_t' || i_id)::regclass, i_columns, i_columns,
-        db4ai._fresh_members(i_id, v_rows, i_row_ids), false);
+        db4ai_internal._fresh_members(i_id, v_rows, i_row_ids), false);
 END;
 $$;

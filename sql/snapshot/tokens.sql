@@ -11,7 +11,7 @@
 --   pos     1-based character position in the input, lens: length in characters
 --   depths  parenthesis depth outside the token; a ')' that closes more than was opened has -1
 
-CREATE OR REPLACE FUNCTION db4ai._sql_tokens(
+CREATE OR REPLACE FUNCTION db4ai_internal._sql_tokens(
     i_sql text,
     OUT kinds text[], OUT vals text[], OUT pos int[], OUT lens int[], OUT depths int[])
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
@@ -150,7 +150,7 @@ $$;
 
 -- An identifier token as PostgreSQL reads it: unquoted words fold to lower case (ASCII only, as
 -- PostgreSQL does), quoted identifiers are taken verbatim.
-CREATE OR REPLACE FUNCTION db4ai._sql_ident(i_kind text, i_val text) RETURNS text
+CREATE OR REPLACE FUNCTION db4ai_internal._sql_ident(i_kind text, i_val text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE WHEN i_kind = 'word'
@@ -160,13 +160,13 @@ $$;
 
 -- Refuse a statement separator or an unbalanced ')' outside quotes: each array element is one
 -- piece of one statement (openGauss texts).
-CREATE OR REPLACE FUNCTION db4ai._sql_check_piece(i_sql text) RETURNS void
+CREATE OR REPLACE FUNCTION db4ai_internal._sql_check_piece(i_sql text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     t record;
 BEGIN
-    SELECT * INTO t FROM db4ai._sql_tokens(i_sql);
+    SELECT * INTO t FROM db4ai_internal._sql_tokens(i_sql);
     FOR k IN 1 .. coalesce(cardinality(t.kinds), 0) LOOP
         IF t.kinds[k] = 'punct' AND (t.vals[k] = ';' OR (t.vals[k] = ')' AND t.depths[k] < 0)) THEN
             RAISE EXCEPTION 'syntax error at or near ''%'' in ''%'' at position ''%''', t.vals[k], i_sql, t.pos[k]

@@ -14,7 +14,7 @@
 -- exp() and product that could leave the range is guarded.
 
 -- ln(Gamma(a + 1/2) / Gamma(a)) for a > 0 with 2a an integer.
-CREATE OR REPLACE FUNCTION db4ai._ln_gamma_half_ratio(p_a float8) RETURNS float8
+CREATE OR REPLACE FUNCTION db4ai_internal._ln_gamma_half_ratio(p_a float8) RETURNS float8
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -43,7 +43,7 @@ END
 $$;
 
 -- The continued fraction of I_x(a, b) (Numerical Recipes betacf, modified Lentz).
-CREATE OR REPLACE FUNCTION db4ai._betacf(p_a float8, p_b float8, p_x float8) RETURNS float8
+CREATE OR REPLACE FUNCTION db4ai_internal._betacf(p_a float8, p_b float8, p_x float8) RETURNS float8
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -89,7 +89,7 @@ $$;
 
 -- Two-sided p-value of a t statistic: P(|T| >= |t|), T ~ Student's t with p_df degrees of freedom
 -- (scipy: 2 * stats.t.sf(abs(t), df)). NULL or NaN in, NaN out; df must be a positive integer.
-CREATE OR REPLACE FUNCTION db4ai._t_pvalue(p_t float8, p_df float8) RETURNS float8
+CREATE OR REPLACE FUNCTION db4ai_internal._t_pvalue(p_t float8, p_df float8) RETURNS float8
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -116,18 +116,18 @@ BEGIN
     v_lnx := -(CASE WHEN v_u = 1 THEN v_z ELSE ln(v_u) * v_z / (v_u - 1) END);
     v_ln1mx := ln(v_z) + v_lnx;
     -- ln of x^a (1-x)^(1/2) / B(a, 1/2), B(a, 1/2) = sqrt(pi) / r(a)
-    v_front := v_a * v_lnx + v_ln1mx / 2 - ln(sqrt(pi())) + db4ai._ln_gamma_half_ratio(v_a);
+    v_front := v_a * v_lnx + v_ln1mx / 2 - ln(sqrt(pi())) + db4ai_internal._ln_gamma_half_ratio(v_a);
     v_x := exp(v_lnx);
     IF v_x < (v_a + 1) / (v_a + 2.5) THEN
         IF v_front < -700 THEN
             RETURN 0;  -- below 1e-300: exp() and the products after it would underflow
         END IF;
-        RETURN exp(v_front) * db4ai._betacf(v_a, 0.5, v_x) / v_a;
+        RETURN exp(v_front) * db4ai_internal._betacf(v_a, 0.5, v_x) / v_a;
     END IF;
     IF v_front < -700 THEN
         RETURN 1;
     END IF;
-    RETURN 1 - exp(v_front) * db4ai._betacf(0.5, v_a, exp(v_ln1mx)) / 0.5;
+    RETURN 1 - exp(v_front) * db4ai_internal._betacf(0.5, v_a, exp(v_ln1mx)) / 0.5;
 END
 $$;
-COMMENT ON FUNCTION db4ai._t_pvalue(float8, float8) IS 'db4ai: two-sided p-value of a t statistic with df degrees of freedom';
+COMMENT ON FUNCTION db4ai_internal._t_pvalue(float8, float8) IS 'db4ai: two-sided p-value of a t statistic with df degrees of freedom';

@@ -8,7 +8,7 @@
 
 -- Eigenvalues of a symmetric d x d matrix by cyclic Jacobi rotations (ascending). Accurate to
 -- about eps * ||A|| in absolute terms, as LAPACK's dsyevd is.
-CREATE OR REPLACE FUNCTION db4ai._symmetric_eigenvalues(p_a float8[], p_d int4) RETURNS float8[]
+CREATE OR REPLACE FUNCTION db4ai_internal._symmetric_eigenvalues(p_a float8[], p_d int4) RETURNS float8[]
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -85,8 +85,8 @@ $$;
 -- pivot), the rank r and L (k x k, in pivoted order; its first r columns are the factor:
 -- P' A P = L L' on the leading r x r block, and row c > r of L holds column c's coefficients on
 -- the pivots).
-CREATE OR REPLACE FUNCTION db4ai._pivoted_cholesky(p_a float8[], p_k int4, p_tol float8,
-                                                   OUT perm int4[], OUT rank int4, OUT l float8[])
+CREATE OR REPLACE FUNCTION db4ai_internal._pivoted_cholesky(p_a float8[], p_k int4, p_tol float8,
+                                                            OUT perm int4[], OUT rank int4, OUT l float8[])
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -132,7 +132,7 @@ END
 $$;
 
 -- The inverse of the leading r x r block of a lower-triangular k x k matrix (r x r, lower).
-CREATE OR REPLACE FUNCTION db4ai._lower_inverse(p_l float8[], p_k int4, p_r int4) RETURNS float8[]
+CREATE OR REPLACE FUNCTION db4ai_internal._lower_inverse(p_l float8[], p_k int4, p_r int4) RETURNS float8[]
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$

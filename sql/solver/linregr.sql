@@ -42,8 +42,8 @@ COMMENT ON TYPE db4ai.linregr_result IS 'db4ai: a least-squares fit with its inf
 
 -- Solve from the moments of the complete rows: p_means (m = features + 1 values, the target last)
 -- and p_scatter (the m x m centred sums of cross products, row-major).
-CREATE OR REPLACE FUNCTION db4ai._linregr_solve(p_features text[], p_n int8, p_discarded int8,
-                                                p_means float8[], p_scatter float8[])
+CREATE OR REPLACE FUNCTION db4ai_internal._linregr_solve(p_features text[], p_n int8, p_discarded int8,
+                                                         p_means float8[], p_scatter float8[])
     RETURNS db4ai.linregr_result
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
@@ -113,9 +113,9 @@ BEGIN
     END LOOP;
 
     -- 2. pivoted Cholesky: R's leading block on the pivots B is L11 L11'
-    v_chol := db4ai._pivoted_cholesky(v_r, k, c_rank);
+    v_chol := db4ai_internal._pivoted_cholesky(v_r, k, c_rank);
     r := v_chol.rank;
-    v_linv := db4ai._lower_inverse(v_chol.l, k, r);
+    v_linv := db4ai_internal._lower_inverse(v_chol.l, k, r);
     -- generalised inverse of the scatter of x: (R_BB)⁻¹ = Linv' Linv on the pivots, 0 elsewhere, unscaled
     FOR a IN 1 .. r LOOP
         FOR b IN a .. r LOOP
@@ -253,7 +253,7 @@ BEGIN
                     ELSE 'NaN'::float8 END;
         v_res.std_errors := v_res.std_errors || v_se;
         v_res.t_stats := v_res.t_stats || v_t;
-        v_res.p_values := v_res.p_values || db4ai._t_pvalue(v_t, CASE WHEN v_df > 0 THEN v_df END);
+        v_res.p_values := v_res.p_values || db4ai_internal._t_pvalue(v_t, CASE WHEN v_df > 0 THEN v_df END);
     END LOOP;
     v_res.r2 := CASE WHEN v_tss > 0 THEN 1 - v_rss / v_tss ELSE 'NaN'::float8 END;
     v_res.adj_r2 := CASE WHEN v_df > 0 AND v_res.r2 <> 'NaN'::float8 THEN 1 - (n - 1) / v_df * (1 - v_res.r2)
@@ -269,7 +269,7 @@ BEGIN
         v_g[(d - 1) * d + i] := n * p_means[i];
     END LOOP;
     v_g[d * d] := n;
-    v_eig := db4ai._symmetric_eigenvalues(v_g, d);
+    v_eig := db4ai_internal._symmetric_eigenvalues(v_g, d);
     v_res.condition_number := CASE WHEN v_eig[1] > 0 THEN sqrt(v_eig[d] / v_eig[1]) ELSE 'Infinity'::float8 END;
 
     v_res.mse := v_rss / n;
@@ -281,10 +281,10 @@ BEGIN
 END
 $$;
 
--- Run a moments query (db4ai._linregr_moments_sql) and solve. EXECUTE ... INTO runs the query to
+-- Run a moments query (db4ai_internal._linregr_moments_sql) and solve. EXECUTE ... INTO runs the query to
 -- completion, so PostgreSQL may plan it in parallel (a FOR loop over a query would not). The query
 -- holds the caller's SQL: it runs with the caller's search_path (p_search_path).
-CREATE OR REPLACE FUNCTION db4ai._linregr_fit(p_statement text, p_features text[], p_search_path text)
+CREATE OR REPLACE FUNCTION db4ai_internal._linregr_fit(p_statement text, p_features text[], p_search_path text)
     RETURNS db4ai.linregr_result
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -324,7 +324,7 @@ BEGIN
             v_scatter[(j - 1) * m + i] := v_scatter[(i - 1) * m + j];
         END LOOP;
     END LOOP;
-    RETURN db4ai._linregr_solve(p_features, v_n, v_discarded, v_means, v_scatter);
+    RETURN db4ai_internal._linregr_solve(p_features, v_n, v_discarded, v_means, v_scatter);
 END
 $$;
 
@@ -336,7 +336,7 @@ $$;
 --             identifier. Numeric or boolean columns, or exactly one float4[]/float8[] feature.
 -- Returns the same coefficients as CREATE MODEL ... WITH optimizer = 'normal_equations' on these
 -- columns, with the statistics above. Rows with a NULL are discarded and counted.
-CREATE OR REPLACE FUNCTION db4ai._linregr(p_source text, p_target text, p_features text[], p_search_path text)
+CREATE OR REPLACE FUNCTION db4ai_internal._linregr(p_source text, p_target text, p_features text[], p_search_path text)
     RETURNS db4ai.linregr_result
     LANGUAGE plpgsql VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
@@ -374,19 +374,19 @@ BEGIN
             RAISE EXCEPTION 'column "%" does not exist in %', v_columns[i], v_rel
                 USING ERRCODE = 'undefined_column';
         END IF;
-        IF NOT (v_type = ANY (c_numeric) OR (i > 1 AND db4ai._linregr_is_array(v_type))) THEN
+        IF NOT (v_type = ANY (c_numeric) OR (i > 1 AND db4ai_internal._linregr_is_array(v_type))) THEN
             RAISE EXCEPTION 'Oid type % not yet supported', v_type::oid
                 USING ERRCODE = 'feature_not_supported',
                       DETAIL = format('column "%s" is of type %s', v_columns[i], v_type),
                       HINT = 'the target must be numeric or boolean; features numeric or boolean, or one float4[]/float8[] column';
         END IF;
-        IF i > 1 AND cardinality(p_features) > 1 AND db4ai._linregr_is_array(v_type) THEN
+        IF i > 1 AND cardinality(p_features) > 1 AND db4ai_internal._linregr_is_array(v_type) THEN
             RAISE EXCEPTION 'Input array cannot be combined with other features' USING ERRCODE = 'feature_not_supported';
         END IF;
         v_types := v_types || v_type;
     END LOOP;
-    RETURN db4ai._linregr_fit(
-        db4ai._linregr_moments_sql(
+    RETURN db4ai_internal._linregr_fit(
+        db4ai_internal._linregr_moments_sql(
             format('SELECT %s FROM %s',
                    (SELECT string_agg(format('%I', c), ', ') FROM (SELECT DISTINCT c FROM unnest(v_columns) AS c) AS u), v_rel),
             v_columns, v_types, p_search_path),
@@ -400,7 +400,7 @@ CREATE OR REPLACE FUNCTION db4ai.linregr(p_source text, p_target text, p_feature
     RETURNS db4ai.linregr_result
     LANGUAGE sql VOLATILE STRICT
 AS $$
-    SELECT db4ai._linregr(p_source, p_target, p_features, pg_catalog.current_setting('search_path'))
+    SELECT db4ai_internal._linregr(p_source, p_target, p_features, pg_catalog.current_setting('search_path'))
 $$;
 COMMENT ON FUNCTION db4ai.linregr(text, text, text[]) IS
     'db4ai: ordinary least squares of target on features over a relation, in one parallel aggregate scan, with inference statistics';

@@ -17,14 +17,14 @@
 -- elements; an array that is NULL or holds a NULL leaves its row out, and one that is not
 -- one-dimensional or whose length differs from the others is counted in bad_arrays (an error).
 
-CREATE OR REPLACE FUNCTION db4ai._linregr_is_array(p_type regtype) RETURNS boolean
+CREATE OR REPLACE FUNCTION db4ai_internal._linregr_is_array(p_type regtype) RETURNS boolean
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT p_type IN ('float4[]'::regtype, 'float8[]'::regtype) $$;
 
 -- Elements of an array feature: its length in the first row where it is a 1-D array without NULLs.
 -- p_query is the caller's SQL: it runs with the caller's search_path (p_search_path).
-CREATE OR REPLACE FUNCTION db4ai._linregr_array_width(p_query text, p_column text, p_search_path text) RETURNS int4
+CREATE OR REPLACE FUNCTION db4ai_internal._linregr_array_width(p_query text, p_column text, p_search_path text) RETURNS int4
     LANGUAGE plpgsql VOLATILE STRICT  -- it runs the caller's query
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -49,8 +49,8 @@ $$;
 --                     row by row, m(m+1)/2 values; Citus ships each value as a partial state).
 -- p_query is run as a subquery with the caller's privileges; the columns are quoted identifiers.
 -- An array feature's length is read from p_query's rows, under the caller's p_search_path.
-CREATE OR REPLACE FUNCTION db4ai._linregr_moments_sql(p_query text, p_columns text[], p_types regtype[],
-                                                      p_search_path text)
+CREATE OR REPLACE FUNCTION db4ai_internal._linregr_moments_sql(p_query text, p_columns text[], p_types regtype[],
+                                                               p_search_path text)
     RETURNS text
     LANGUAGE plpgsql VOLATILE STRICT  -- it may run the caller's query (array length)
     SET search_path = pg_catalog, pg_temp
@@ -72,8 +72,8 @@ BEGIN
     FOR i IN 2 .. cardinality(p_columns) + 1 LOOP
         -- features first, the target (column 1) last
         v_col := p_columns[CASE WHEN i > cardinality(p_columns) THEN 1 ELSE i END];
-        IF i <= cardinality(p_columns) AND db4ai._linregr_is_array(p_types[i]) THEN
-            v_width := coalesce(db4ai._linregr_array_width(p_query, v_col, p_search_path), 1);
+        IF i <= cardinality(p_columns) AND db4ai_internal._linregr_is_array(p_types[i]) THEN
+            v_width := coalesce(db4ai_internal._linregr_array_width(p_query, v_col, p_search_path), 1);
             FOR e IN 1 .. v_width LOOP
                 v_values := v_values || format('CAST((q.%1$I)[array_lower(q.%1$I, 1) + %2$s] AS float8)', v_col, e - 1);
             END LOOP;

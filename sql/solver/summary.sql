@@ -7,7 +7,7 @@
 
 -- The JSON header of a modeldata value: magic "DB4AIMDL", a version byte, the header's length
 -- (4 bytes, little-endian), the header.
-CREATE OR REPLACE FUNCTION db4ai._model_header(p_data bytea) RETURNS jsonb
+CREATE OR REPLACE FUNCTION db4ai_internal._model_header(p_data bytea) RETURNS jsonb
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -27,12 +27,12 @@ $$;
 
 -- A little-endian float8 array of a modeldata value by name (NULL when it has none). The bits are
 -- turned into the float8 exactly: (-1)^sign * (2^52 + fraction) * 2^(exponent - 1075).
-CREATE OR REPLACE FUNCTION db4ai._model_array(p_data bytea, p_name text) RETURNS float8[]
+CREATE OR REPLACE FUNCTION db4ai_internal._model_array(p_data bytea, p_name text) RETURNS float8[]
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_header jsonb := db4ai._model_header(p_data);
+    v_header jsonb := db4ai_internal._model_header(p_data);
     v_item   jsonb;
     v_start  int4;
     v_bits   int8;
@@ -81,24 +81,24 @@ DECLARE
     v_fit  float8[];
     v_set  jsonb;
 BEGIN
-    PERFORM db4ai._check_model_name(p_model);
+    PERFORM db4ai_internal._check_model_name(p_model);
     SELECT * INTO m FROM db4ai.gs_model_warehouse WHERE modelname = p_model::name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'There is no model called "%".', p_model
             USING ERRCODE = 'undefined_object', HINT = 'gs_model_warehouse lists the stored models.';
     END IF;
-    v_fit := db4ai._model_array(m.modeldata, 'fit');
+    v_fit := db4ai_internal._model_array(m.modeldata, 'fit');
     IF m.modeltype <> 'linear_regression' OR v_fit IS NULL THEN
         RAISE EXCEPTION 'model "%" has no inference statistics', p_model
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'only linear_regression models trained WITH optimizer = ''normal_equations'' have them';
     END IF;
-    v_set := db4ai._model_header(m.modeldata) -> 'settings';
+    v_set := db4ai_internal._model_header(m.modeldata) -> 'settings';
     v_res.features := m.feature_names;
     v_res.coefficients := m.coefficients;
-    v_res.std_errors := db4ai._model_array(m.modeldata, 'std_errors');
-    v_res.t_stats := db4ai._model_array(m.modeldata, 't_stats');
-    v_res.p_values := db4ai._model_array(m.modeldata, 'p_values');
+    v_res.std_errors := db4ai_internal._model_array(m.modeldata, 'std_errors');
+    v_res.t_stats := db4ai_internal._model_array(m.modeldata, 't_stats');
+    v_res.p_values := db4ai_internal._model_array(m.modeldata, 'p_values');
     v_res.r2 := v_fit[1];
     v_res.adj_r2 := v_fit[2];
     v_res.condition_number := v_fit[3];

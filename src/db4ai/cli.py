@@ -4,6 +4,7 @@
 tags for statements without rows, NOTICEs and errors (with psql's ``LINE n:`` and caret) on
 stderr, exit code 1 on the first error of ``-c``/``-f``; without them, an interactive prompt
 (:mod:`db4ai._prompt`) with psql's backslash commands (:mod:`db4ai._shell`, :mod:`db4ai._meta`).
+On a terminal, a long CREATE MODEL shows its progress (:mod:`db4ai._progress`).
 Without a DSN (``-d`` or ``$DB4AI_DSN``) it uses the embedded PostgreSQL and installs db4ai
 there on first use.
 """
@@ -22,9 +23,10 @@ import psycopg
 
 from . import extension, server
 from ._output import format_table, one_line, report_error
+from ._progress import for_terminal
 from ._shell import Quit, Shell
 from ._version import __version__
-from .connection import Connection, connect
+from .connection import Connection, connect, connect_dsn
 from .errors import Error, InterfaceError
 from .install import install, installed_version
 from .server import ENV_DSN, resolve_dsn
@@ -58,7 +60,7 @@ def open_connection(dsn: str | None, err: TextIO, *, plain: bool = False) -> Con
     db4ai into the embedded database on first use (``db4ai install`` decides how to install)."""
     try:
         if plain:
-            conn = Connection.connect(resolve_dsn(dsn), autocommit=True)
+            conn = connect_dsn(resolve_dsn(dsn), autocommit=True)
         else:
             conn = connect(dsn, autocommit=True)  # no DSN: $DB4AI_DSN, else the embedded server (set up on first use)
     except psycopg.Error as exc:  # unreachable, refused, bad password, malformed DSN
@@ -130,6 +132,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     conn = open_connection(args.dsn, sys.stderr)
+    conn.progress = for_terminal(sys.stdout, sys.stderr)  # CREATE MODEL's progress line: terminals only
     with conn:
         scripts: list[str] = list(args.command or [])
         if args.file:

@@ -110,7 +110,7 @@ class Cursor(psycopg.Cursor[Any]):
             lines = models.explain_create_model(conn, stmt)
             super().execute('SELECT unnest(%s::text[]) AS "QUERY PLAN"', [lines])
             return
-        models.create_model(conn, stmt)
+        models.create_model(conn, stmt, progress=conn.progress)
         self._finish("MODEL CREATED. PROCESSED 1")
 
     def _server_call(self, query: sql.Composable, params: Sequence[Any]) -> None:
@@ -159,6 +159,8 @@ class Connection(psycopg.Connection[Any]):
     """A psycopg connection whose cursors understand DB4AI statements."""
 
     _db4ai_checked: bool = False
+    #: watches each CREATE MODEL run on this connection (``db4ai sql`` on a terminal sets it)
+    progress: "models.Progress | None" = None
 
     def ensure_db4ai(self) -> None:
         """Check once per connection that db4ai is installed in this database."""
@@ -178,6 +180,26 @@ def _as_text(query: Any) -> str | None:
     return None
 
 
+def _host_of(dsn: str) -> str:
+    try:
+        return str(psycopg.conninfo.conninfo_to_dict(dsn).get("host", ""))
+    except psycopg.Error:
+        return dsn
+
+
+def connect_dsn(dsn: str, **kwargs: Any) -> Connection:
+    """``Connection.connect(dsn)``, with a one-line error where psycopg would fail with a long
+    chained traceback: a host name no DNS could hold ("...", a placeholder left in) fails in
+    Python's idna codec before any connection attempt."""
+    try:
+        return Connection.connect(dsn, **kwargs)
+    except UnicodeError:
+        raise InterfaceError(
+            f"could not connect to the database: {_host_of(dsn)!r} is not a valid host name",
+            hint="give a DSN such as postgresql://user@host:5432/dbname, or none for the embedded server",
+        ) from None
+
+
 def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
     """Connect like ``psycopg.connect``; without a DSN use ``$DB4AI_DSN`` or the embedded server.
 
@@ -185,7 +207,7 @@ def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
     """
     explicit = dsn or os.environ.get(ENV_DSN)
     kwargs.setdefault("cursor_factory", Cursor)
-    conn = Connection.connect(resolve_dsn(explicit), **kwargs)
+    conn = connect_dsn(resolve_dsn(explicit), **kwargs)
     conn.server_cursor_factory = ServerCursor
     if not explicit and installed_version(conn) is None:
         install(conn)

@@ -3,7 +3,7 @@
 Every algorithm assembles its prediction from these nodes (m2cgen's approach: assemblers per model
 kind, one printer per target language). The tree is stored as JSON in
 ``gs_model_warehouse.prediction`` and printed to SQL by exactly one printer, the PL/pgSQL function
-``db4ai._expr_sql`` (sql/model/predict.sql). The printer runs on the server, for PREDICT BY through
+``db4ai_internal._expr_sql`` (sql/model/predict.sql). The printer runs on the server, for PREDICT BY through
 the shim and for the generated ``db4ai.<model>_pred`` function; it accepts only the node kinds
 below, numbers and whitelisted names, so a stored model can never carry SQL text.
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import psycopg
@@ -43,6 +43,25 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NAN_WARNING = "Training warning: weights are out of range, try again with another hyperparameter configuration"
 DIVERGED_DETAIL = "warning: training diverged (weights out of range); predictions are not meaningful"
+
+
+class Progress(Protocol):
+    """Watches one CREATE MODEL while it trains (``db4ai sql`` draws it on a terminal). Called
+    from the training, so each call must be quick; it sees what the training log records, nothing
+    it could change. :func:`create_model` calls :meth:`start` once the statement is checked and
+    :meth:`end` however the training ends."""
+
+    def start(self, model: str, hyperparameters: Mapping[str, hyper.Value]) -> None:
+        """Training of ``model`` begins, with these (resolved) hyperparameters."""
+
+    def rows(self, read: int) -> None:
+        """``read`` rows of the training data have been read so far, in the current scan."""
+
+    def passed(self, record: PassRecord) -> None:
+        """A training pass ended (the row gs_model_training_log gets)."""
+
+    def end(self) -> None:
+        """Training ended: stored, failed or cancelled."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +145,19 @@ def _holding_snapshots(session: psycopg.Connection, ids: Sequence[int]) -> Itera
             session.execute("SELECT pg_advisory_unlock_all()")
 
 
+@contextmanager
+def _watched(progress: Progress | None, model: str, hyperparameters: Mapping[str, hyper.Value]) -> Iterator[None]:
+    """``progress`` (if any) started for the training inside, and ended however it ends."""
+    if progress is None:
+        yield
+        return
+    progress.start(model, hyperparameters)
+    try:
+        yield
+    finally:
+        progress.end()
+
+
 @dataclass
 class _Training:
     """A :class:`~db4ai.algorithms.base.TrainingData`: the rows of one CREATE MODEL, read through
@@ -141,6 +173,7 @@ class _Training:
     parallel: int | None = None
     encoder: targets.StreamEncoder | None = None
     on_pass: Callable[[PassRecord], None] | None = None
+    on_rows: Callable[[int], None] | None = None
     read_seconds: float = 0.0
     _rows: int = 0
     _discarded: int = 0
@@ -163,6 +196,8 @@ class _Training:
                 discarded += dead
                 rows -= dead
             rows += len(values)
+            if self.on_rows is not None:
+                self.on_rows(rows)
             yield values
         self._rows, self._discarded = rows, discarded
         self.read_seconds += time.monotonic() - started
@@ -205,11 +240,13 @@ def create_model(
     cache: "Cache | None" = None,
     parallel: int | None = None,
     on_pass: Callable[[PassRecord], None] | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Train the model of a CREATE MODEL statement and store it.
 
     Raises db4ai errors with openGauss's texts for bad statements and inputs. ``on_pass`` is
-    called after every training pass (an exception there aborts training, storing nothing).
+    called after every training pass (an exception there aborts training, storing nothing);
+    ``progress`` watches the rows read and the passes (:class:`Progress`).
     ``parallel``: connections reading the rows (None: the ``db4ai.parallel`` setting, else automatic;
     :func:`db4ai.data.resolve_parallel`); :mod:`db4ai.data` uses the extra ones for a plain or
     distributed table read outside a transaction (all on one exported snapshot).
@@ -223,14 +260,17 @@ def create_model(
         hp["seed"] = hyper.effective_seed(int(hp["seed"]))
     target_column, inputs = _inputs(conn, plan)
     snapshot_ids = lineage.snapshot_ids(conn, plan.query)
-    with runs.start(conn, stmt.name, kind="create_model", params=hp, source=plan.query,
-                    snapshot_ids=snapshot_ids) as run, _holding_snapshots(run.session, snapshot_ids):
+    with _watched(progress, stmt.name, hp), \
+            runs.start(conn, stmt.name, kind="create_model", params=hp, source=plan.query,
+                       snapshot_ids=snapshot_ids) as run, _holding_snapshots(run.session, snapshot_ids):
 
         def logged(record: PassRecord) -> None:
             run.log(record.pass_no, loss=record.loss, delta_loss=record.delta_loss,  # type: ignore[arg-type]
                     learning_rate=record.learning_rate)
             if on_pass is not None:
                 on_pass(record)
+            if progress is not None:
+                progress.passed(record)
 
         encoding = targets.encode(conn, plan.query, algorithm.target, target_column, inputs.columns,
                                   algorithm.max_categories)
@@ -238,7 +278,7 @@ def create_model(
             conn=conn, query=encoding.query, inputs=inputs,
             target=None if target_column is None else Target(target_column, encoding.categories),
             hyperparameters=hp, start=time.monotonic(), cache=cache, parallel=parallel,
-            encoder=encoding.encoder, on_pass=logged,
+            encoder=encoding.encoder, on_pass=logged, on_rows=progress.rows if progress is not None else None,
         )
         trained = algorithm.train(training)
         if training.rows == 0:

@@ -324,7 +324,7 @@ def prediction_sql(conn: psycopg.Connection, name: str, features: Sequence[str])
 
 def predict_call_sql(conn: psycopg.Connection, name: str, features: Sequence[str]) -> str:
     """What PREDICT BY becomes: a call of the model's generated function, which PostgreSQL inlines."""
-    return str(call(conn, "SELECT db4ai._predict_by_sql(%s, %s::text[])", (name, list(features))))
+    return str(call(conn, "SELECT db4ai_internal._predict_by_sql(%s, %s::text[])", (name, list(features))))
 
 
 __all__ = [

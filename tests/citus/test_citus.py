@@ -78,23 +78,27 @@ def test_install_is_silent_and_places_objects_and_uninstall_is_clean(cdb, db_dsn
     cdb.add_notice_handler(lambda d: notices.append((d.severity_nonlocalized, d.message_primary)))
     install(cdb)  # again: an upgrade
     assert [n for n in notices if n[0] == "WARNING"] == []
-    # catalogs stay local to the coordinator; the one helper a prediction calls is on the workers
+    # catalogs stay local to the coordinator; the helpers a prediction calls are on the workers
     assert cdb.execute("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'db4ai.%'").fetchone()[0] == 0
     distributed = {r[0] for r in cdb.execute(
         "SELECT (pg_identify_object(classid, objid, objsubid)).identity FROM pg_dist_object"
-        " WHERE (pg_identify_object(classid, objid, objsubid)).schema = 'db4ai'")}
-    assert distributed == {"db4ai._input_array_error(integer,double precision[])"}
+        " WHERE (pg_identify_object(classid, objid, objsubid)).schema IN ('db4ai', 'db4ai_internal')")}
+    helpers = {r[0] for r in cdb.execute(  # sql/citus.sql: _input_array_error, _ova_argmax, the _float8_array overloads
+        "SELECT (pg_identify_object('pg_proc'::regclass, oid, 0)).identity FROM pg_proc"
+        " WHERE pronamespace = 'db4ai_internal'::regnamespace AND proname IN ('_input_array_error', '_ova_argmax', '_float8_array')")}
+    assert len(helpers) == 10 and "db4ai_internal._input_array_error(integer,double precision[])" in helpers
+    assert distributed == helpers
     workers = cdb.execute("SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0").fetchall()
     distributed_table(cdb)
     cdb.execute("SELECT db4ai.create_snapshot('public', 'hs', '{\"SELECT * FROM h\"}')")
     uninstall(cdb)
     assert [n for n in notices if n[0] == "WARNING"] == []
-    assert cdb.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'db4ai'").fetchone()[0] == 0
+    assert cdb.execute("SELECT count(*) FROM pg_namespace WHERE nspname IN ('db4ai', 'db4ai_internal')").fetchone()[0] == 0
     assert cdb.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '\\_db4ai%'").fetchone()[0] == 0
     for host, port in workers:
         with psycopg.connect(worker_dsn(db_dsn, host, port), autocommit=True) as w:
             w.execute("SET citus.override_table_visibility = off")
-            assert w.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'db4ai'").fetchone()[0] == 0
+            assert w.execute("SELECT count(*) FROM pg_namespace WHERE nspname IN ('db4ai', 'db4ai_internal')").fetchone()[0] == 0
             assert w.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '\\_db4ai%'").fetchone()[0] == 0
 
 

@@ -67,6 +67,22 @@ def test_unreachable_server_is_one_clear_line():
     assert "Connection refused" in lines[0]
 
 
+def test_a_dsn_placeholder_left_in_is_one_clear_line():
+    """postgresql://... as copied from an example: psycopg's host lookup fails in Python's idna
+    codec with a chained traceback; db4ai says what is wrong in one line."""
+    for command in (["sql", "-c", "select 1"], ["install"]):
+        result = db4ai(*command[:1], "-d", "postgresql://...", *command[1:])
+        assert result.returncode == 1
+        assert result.stderr == "db4ai: could not connect to the database: '...' is not a valid host name\n"
+    import db4ai as package
+
+    with pytest.raises(package.InterfaceError) as raised:
+        package.connect("postgresql://...")
+    assert str(raised.value) == "could not connect to the database: '...' is not a valid host name"
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__  # no chained traceback
+    assert "postgresql://user@host" in raised.value.hint
+
+
 def test_database_without_db4ai_is_one_clear_line(pg_server):
     import uuid
 

@@ -3,6 +3,7 @@ pg_dump / pg_restore keeping snapshots and models (extension and install.sql ali
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 import db4ai
 from db4ai import __version__, extension
+from db4ai.install import expand_script
 
 from tests.support import db4ai_objects, pg_binary
 
@@ -38,14 +40,17 @@ def execute(dsn: str, statement: str) -> None:
 NOT_MEMBERS = """
     SELECT kind, name FROM (
         SELECT 'pg_class'::regclass AS classid, c.oid, c.relname::text AS name, 'class' AS kind
-          FROM pg_class c WHERE c.relnamespace = 'db4ai'::regnamespace AND c.relkind IN ('r', 'p', 'S', 'v', 'm')
+          FROM pg_class c WHERE c.relnamespace::regnamespace::text LIKE 'db4ai%' AND c.relkind IN ('r', 'p', 'S', 'v', 'm')
         UNION ALL
         SELECT 'pg_proc'::regclass, p.oid, p.proname::text, 'function'
-          FROM pg_proc p WHERE p.pronamespace = 'db4ai'::regnamespace
+          FROM pg_proc p WHERE p.pronamespace::regnamespace::text LIKE 'db4ai%'
         UNION ALL
         SELECT 'pg_type'::regclass, t.oid, t.typname::text, 'type'
           FROM pg_type t JOIN pg_class r ON r.oid = t.typrelid
-         WHERE t.typnamespace = 'db4ai'::regnamespace AND r.relkind = 'c') o
+         WHERE t.typnamespace::regnamespace::text LIKE 'db4ai%' AND r.relkind = 'c'
+        UNION ALL
+        SELECT 'pg_namespace'::regclass, n.oid, n.nspname::text, 'schema'
+          FROM pg_namespace n WHERE n.nspname = 'db4ai_internal') o
      WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.classid AND d.objid = o.oid AND d.deptype = 'e')
      ORDER BY 1, 2
 """
@@ -69,6 +74,7 @@ def test_extension_and_install_sql_make_the_same_objects(blank_dbs, extension_fi
             " WHERE relnamespace = 'db4ai'::regnamespace AND relkind IN ('r', 'p', 'S')").fetchone()[0]
         assert registered == tables
         assert {"db4ai.snapshot", "db4ai.gs_model_warehouse", "db4ai.snapshot_sequence"} <= set(tables)
+    assert_helpers_are_internal(as_extension)
 
 
 def test_generated_files_come_from_the_sql_sources():
@@ -79,7 +85,8 @@ def test_generated_files_come_from_the_sql_sources():
     assert "schema = db4ai" in files["db4ai.control"]
     body = current.split("\n", 1)[1]
     assert "CREATE OR REPLACE FUNCTION db4ai.create_snapshot(" in body and "pg_extension_config_dump" in body
-    assert "BEGIN;" not in body and "CREATE SCHEMA" not in body  # CREATE EXTENSION owns both
+    assert "\nBEGIN;" not in body and "CREATE SCHEMA IF NOT EXISTS db4ai;" not in body  # CREATE EXTENSION owns both
+    assert "CREATE SCHEMA IF NOT EXISTS db4ai_internal;" in body  # the extension's second schema: made by its script
     # every earlier release: its own frozen script, and an upgrade to this version
     assert extension.releases() == ["0.1.0"]
     assert files["db4ai--0.1.0--" + __version__ + ".sql"] == current
@@ -100,6 +107,24 @@ def test_python_m_db4ai_extension_writes_the_files(tmp_path):
 def user_objects(dsn: str) -> list[tuple]:
     """db4ai's objects less the prediction functions models generate (data, not schema)."""
     return [o for o in db4ai_objects(dsn) if not (o[0] == "function" and o[1].endswith("_pred"))]
+
+
+def assert_helpers_are_internal(dsn: str) -> None:
+    """Schema db4ai holds the API only (psql's \\df db4ai.*): no helper, and no function there (a
+    model's generated one included) names a helper in its old place (db4ai._*, up to 0.2.0)."""
+    with psycopg.connect(dsn) as conn:
+        internal = conn.execute(
+            "SELECT count(*) FROM pg_proc WHERE pronamespace = 'db4ai_internal'::regnamespace").fetchone()[0]
+        assert internal > 50
+        assert conn.execute("""SELECT proname FROM pg_proc WHERE pronamespace = 'db4ai'::regnamespace
+                                  AND (proname LIKE '\\_%' OR prosrc LIKE '%db4ai.\\_%')
+                               UNION ALL SELECT relname FROM pg_class WHERE relnamespace = 'db4ai'::regnamespace
+                                  AND relname LIKE '\\_%'
+                               UNION ALL SELECT typname FROM pg_type WHERE typnamespace = 'db4ai'::regnamespace
+                                  AND typname LIKE '\\_%' AND typtype <> 'b'""").fetchall() == []
+        # what points at a helper by oid follows it (users' snapshot triggers, the catalogs' triggers)
+        assert conn.execute("""SELECT DISTINCT tgfoid::regproc::text FROM pg_trigger WHERE NOT tgisinternal
+                                  AND tgfoid::regproc::text NOT LIKE 'db4ai\\_internal.%'""").fetchall() == []
 
 
 def check_the_0_1_0_user_still_works(dsn: str) -> None:
@@ -152,6 +177,7 @@ def test_alter_extension_update_from_0_1_0_keeps_snapshots_and_models(blank_dbs,
     assert result.stdout == f"db4ai upgraded from 0.1.0 to {__version__} in database {dbname} (extension)\n"
     execute(fresh, "CREATE EXTENSION db4ai")
     assert user_objects(old) == user_objects(fresh)  # nothing of 0.1.0 left behind, nothing missing
+    assert_helpers_are_internal(old)
     with psycopg.connect(old) as conn:
         assert conn.execute(NOT_MEMBERS).fetchall() == [("function", "price_pred")]  # data, not the extension's
     check_the_0_1_0_user_still_works(old)
@@ -168,7 +194,64 @@ def test_install_sql_upgrades_a_0_1_0_install(blank_dbs, tmp_path):
     assert result.stdout == f"db4ai already at {__version__} in database {dbname}\n"
     psql(fresh, "-f", str(ROOT / "sql" / "install.sql"))
     assert user_objects(old) == user_objects(fresh)
+    assert_helpers_are_internal(old)
     check_the_0_1_0_user_still_works(old)
+
+
+def helpers_in_schema_db4ai() -> str:
+    """The objects of an install from before the helpers moved to db4ai_internal (0.2.0 as first
+    built): this version's sources with the helpers named back into schema db4ai. It is the same
+    text but for that name (sql/core.sql's three lines making db4ai_internal aside), so it stands
+    for such an install without a frozen copy of a version that was never released."""
+    text = expand_script(ROOT / "sql" / "objects.sql")
+    lines = [line for line in text.splitlines() if not re.search(r"SCHEMA (IF NOT EXISTS )?db4ai_internal", line)]
+    return "BEGIN;\nCREATE SCHEMA db4ai;\n" + "\n".join(lines).replace("db4ai_internal", "db4ai") + "\nCOMMIT;\n"
+
+
+MODELS_OF_EVERY_HELPER = [  # each generated function calls a helper, and views use them
+    "CREATE TABLE pts AS SELECT g AS id, (g % 7)::float8 AS x1, ((g * 3) % 11)::float8 AS x2,"
+    " ARRAY[(g % 4) * 10.0 + g % 3, (g % 4) * -5.0 + g % 2]::float8[] AS position,"
+    " CASE g % 3 WHEN 0 THEN 'a' WHEN 1 THEN 'b' ELSE 'c' END AS kind FROM generate_series(1, 90) g",
+    "CREATE SNAPSHOT pts AS SELECT * FROM pts",
+    "SET db4ai.snapshot_mode = 'CSS'",
+    "CREATE SNAPSHOT c AS SELECT * FROM pts",
+    "CREATE SNAPSHOT c FROM @1.0.0 USING (UPDATE SET x1 = 0 WHERE id < 3; DELETE WHERE id > 80)",
+    "CREATE MODEL clusters USING kmeans FEATURES position FROM pts@1.0.0 WITH num_centroids = 4, seed = 3",  # _float8_array
+    "CREATE MODEL axes USING pca FEATURES position FROM pts@1.0.0 WITH number_components = 2, seed = 1",  # _input_array_error
+    "CREATE MODEL kinds USING multiclass FEATURES x1, x2 TARGET kind FROM pts@1.0.0 WITH max_iterations = 5, seed = 1",  # _ova_argmax
+    "CREATE VIEW guesses AS SELECT id, db4ai.clusters_pred(position) AS cluster, db4ai.kinds_pred(x1, x2) AS kind,"
+    " db4ai.axes_pred(position) AS axes FROM c@1.1.0",
+]
+
+
+def test_install_sql_moves_the_helpers_out_of_schema_db4ai(blank_dbs):
+    old, fresh = blank_dbs(), blank_dbs()
+    with psycopg.connect(old, autocommit=True) as conn:
+        conn.execute(helpers_in_schema_db4ai().encode())
+    with db4ai.connect(old, autocommit=True) as conn:
+        for statement in MODELS_OF_EVERY_HELPER:
+            conn.execute(statement)
+        before = conn.execute("SELECT * FROM guesses ORDER BY id").fetchall()
+        old_calls = conn.execute("SELECT string_agg(prosrc, ' ') FROM pg_proc WHERE proname LIKE '%\\_pred'").fetchone()[0]
+        assert "db4ai._input_array_error(" in old_calls and "db4ai._ova_argmax(" in old_calls
+    result = cli("install", "-d", old)
+    assert result.returncode == 0, result.stderr
+    psql(fresh, "-f", str(ROOT / "sql" / "install.sql"))
+    assert user_objects(old) == user_objects(fresh)
+    assert_helpers_are_internal(old)  # the models' functions re-created, the snapshots' triggers moved along
+    with db4ai.connect(old, autocommit=True) as conn:
+        assert conn.execute("SELECT * FROM guesses ORDER BY id").fetchall() == before  # the view kept its functions
+        assert conn.execute("SELECT id, PREDICT BY clusters (FEATURES position), PREDICT BY kinds (FEATURES x1, x2),"
+                            " PREDICT BY axes (FEATURES position) FROM c@1.1.0 ORDER BY id").fetchall() == before
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="cannot update snapshot"):
+            conn.execute('UPDATE "c@1.1.0" SET x1 = 1')
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="only double precision array"):
+            conn.execute("SELECT PREDICT BY clusters (FEATURES x1) FROM pts")  # through db4ai_internal._float8_array
+        conn.execute("DROP VIEW guesses")
+        for model in ["clusters", "kinds", "axes"]:
+            conn.execute(f"DROP MODEL {model}")
+        for name in ["c@1.1.0", "c@1.0.0", "pts@1.0.0"]:
+            conn.execute(f"PURGE SNAPSHOT {name}")
 
 
 def test_install_extension_from_the_command_line(blank_dbs, extension_files):

@@ -55,7 +55,7 @@ def test_uninstall_leaves_no_db4ai_object(blank_db, tmp_path):
     result = run_psql(blank_db, ROOT / "sql" / "uninstall.sql", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     with psycopg.connect(blank_db) as conn:
-        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'db4ai'").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'db4ai%'").fetchone()[0] == 0
         leftovers = conn.execute(
             "SELECT count(*) FROM pg_proc WHERE proname LIKE 'db4ai%' OR prosrc LIKE '%db4ai.%'"
         ).fetchone()[0]

@@ -1,5 +1,5 @@
-"""plpgsql_check over every PL/pgSQL function in schema db4ai (issue 14.6), the generated ones
-included: a database with snapshots (their trigger functions checked against their views and
+"""plpgsql_check over every PL/pgSQL function of db4ai (schemas db4ai and db4ai_internal; issue
+14.6), the generated ones included: a database with snapshots (their trigger functions checked against their views and
 backing tables) and a trained model. Any finding of level "error" fails; warnings are printed.
 
 plpgsql_check is a server extension (Debian: postgresql-15-plpgsql-check); the embedded server has
@@ -21,7 +21,7 @@ CHECK = """
 WITH funcs AS (
     SELECT p.oid, p.prorettype = 'trigger'::regtype AS is_trigger
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
-    WHERE n.nspname = 'db4ai' AND l.lanname = 'plpgsql'
+    WHERE n.nspname IN ('db4ai', 'db4ai_internal') AND l.lanname = 'plpgsql'
 ), targets AS (  -- a trigger function is checked against every relation whose trigger calls it
     SELECT f.oid, t.tgrelid AS relid FROM funcs f JOIN pg_trigger t ON t.tgfoid = f.oid WHERE f.is_trigger
     UNION
@@ -57,7 +57,8 @@ def test_plpgsql_check_finds_no_error(db: psycopg.Connection, db_dsn: str) -> No
         conn.execute("CREATE MODEL m USING linear_regression FEATURES x TARGET y FROM s@1.0.0")
     findings = db.execute(CHECK).fetchall()
     checked = db.execute("SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-                         " JOIN pg_language l ON l.oid = p.prolang WHERE n.nspname = 'db4ai' AND l.lanname = 'plpgsql'").fetchone()[0]
+                         " JOIN pg_language l ON l.oid = p.prolang WHERE n.nspname IN ('db4ai', 'db4ai_internal')"
+                         " AND l.lanname = 'plpgsql'").fetchone()[0]
     for f in findings:
         print(f"plpgsql_check {f[2]}: {f[0]}{' on ' + f[1] if f[1] else ''} line {f[4]} ({f[5]}): {f[3]}")
     errors = [f for f in findings if f[2] == "error"]

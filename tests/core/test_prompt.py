@@ -5,6 +5,7 @@ statements and their history, completion of catalog names, Ctrl-C clearing the i
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -127,3 +128,59 @@ def test_the_prompt_in_a_terminal(db_dsn, tmp_path):
             term.child.terminate(force=True)
     history = (tmp_path / "sql_history").read_text()
     assert "+SELECT 40 +\n+2 AS answer;\n" in history  # one entry of two lines
+
+
+# A training that runs a second or more (100,000 rows, passes of about a millisecond that a small
+# learning rate keeps from converging): longer than the half second after which the line appears.
+PROGRESS_TABLE = ("CREATE TABLE waves AS SELECT g AS id, (g % 97)::float8 AS x1, (g % 89)::float8 AS x2,"
+                  " 3 * (g % 97) - (g % 89) + g % 7 AS y FROM generate_series(1, 100000) g;")
+LONG_MODEL = ("CREATE MODEL {name} USING linear_regression FEATURES x1, x2 TARGET y FROM waves WITH optimizer = 'gd',"
+              " learning_rate = 1e-7, decay = 1.0, max_iterations = {passes}, tolerance = 1e-30, seed = 1;")
+BAR = re.compile(r"CREATE MODEL (\w+): .*pass (\d+)/(\d+) \[[\d:]+, ([\d,]+) rows read(?:, loss ([\d.e+-]+))?\]")
+
+
+def test_create_model_shows_progress_on_a_terminal_only(db_dsn, tmp_path):
+    # through a pipe: the statement's output only, no progress line
+    piped = subprocess.run([sys.executable, "-m", "db4ai.cli", "sql", "-d", db_dsn, "-c",
+                            PROGRESS_TABLE + LONG_MODEL.format(name="piped", passes=1000)],
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == "SELECT 100000\nMODEL CREATED. PROCESSED 1\n" and piped.stderr == ""
+
+    env = {k: v for k, v in os.environ.items() if k != "DB4AI_DSN"}
+    env.update(DB4AI_HOME=str(tmp_path), TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    term = Terminal([sys.executable, "-m", "db4ai.cli", "sql", "-d", db_dsn], env)
+    seen: list[tuple[str, ...]] = []
+
+    def bar_shows(screen: str, name: str, loss: bool) -> bool:
+        found = [m.groups() for m in BAR.finditer(screen) if m.group(1) == name]
+        seen.extend(found)
+        return any(g[4] is not None for g in found) if loss else bool(found)
+
+    try:
+        prompt = "=# "
+        term.wait_for(lambda s: s.rstrip().endswith(prompt.rstrip()))
+        # a training that ends: the line shows rows read, pass k of n, the loss; then it is gone
+        term.send(LONG_MODEL.format(name="shown", passes=1000) + "\r")
+        term.wait_for(lambda s: bar_shows(s, "shown", loss=False))
+        term.wait_for(lambda s: "MODEL CREATED. PROCESSED 1" in s and s.rstrip().endswith(prompt.rstrip()))
+        assert not BAR.search(term.text())
+        name, k, n, rows, _ = seen[0]
+        assert (name, n, rows) == ("shown", "1000", "100,000") and 0 <= int(k) <= 1000
+        # Ctrl-C while one trains: the line goes with the training, the prompt comes back
+        term.send(LONG_MODEL.format(name="cancelled", passes=10000) + "\r")
+        term.wait_for(lambda s: bar_shows(s, "cancelled", loss=True))
+        print(term.text())  # shown with -s: the line while it trains
+        term.send(CTRL_C)
+        term.wait_for(lambda s: "Cancel request sent" in s and s.rstrip().endswith(prompt.rstrip()), timeout=10)
+        assert not BAR.search(term.text())
+        losses = [float(g[4]) for g in seen if g[0] == "cancelled" and g[4] is not None]
+        assert losses and all(loss >= 0 for loss in losses)
+        term.send("\\dm\r")
+        term.wait_for(lambda s: "shown" in s.split("\\dm")[-1])
+        assert "cancelled" not in term.text().split("\\dm")[-1]  # nothing stored
+        term.send("\\q\r")
+        term.child.expect(pexpect.EOF, timeout=10)
+    finally:
+        if term.child.isalive():
+            term.child.terminate(force=True)

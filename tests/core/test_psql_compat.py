@@ -75,6 +75,22 @@ def test_backslash_commands_of_psql_work(db_dsn):
     assert bad.returncode == 1 and bad.stderr == "invalid command \\nosuch\nTry \\? for help.\n"
 
 
+def test_df_db4ai_lists_the_public_api_only(db_dsn):
+    setup = ("CREATE TABLE pts AS SELECT g AS id, g::float8 AS x, 3 * g + 1 AS y FROM generate_series(1, 30) g;"
+             "CREATE MODEL line USING linear_regression FEATURES x TARGET y FROM pts"
+             " WITH optimizer = 'ngd', learning_rate = 2.0, max_iterations = 5, seed = 3;")
+    assert db4ai_sql("-d", db_dsn, "-c", setup).returncode == 0
+    result = db4ai_sql("-d", db_dsn, "-c", "\\df db4ai.*", "-c", "\\df db4ai_internal._ova*")
+    assert result.returncode == 0, result.stderr
+    listed = [row for row in ([c.strip() for c in line.split("|")] for line in result.stdout.splitlines())
+              if len(row) >= 5 and row[0] != "Schema"]
+    api = [row[1] for row in listed if row[0] == "db4ai"]
+    assert {"create_snapshot", "gs_explain_model", "predict_model_sql", "version"} <= set(api)
+    assert ("line_pred", "x double precision") in [(row[1], row[3]) for row in listed]  # a model's function too
+    assert not [name for name in api if name.startswith("_")]  # the helpers live elsewhere...
+    assert [row[:2] for row in listed if row[0] != "db4ai"] == [["db4ai_internal", "_ova_argmax"]]  # ...here
+
+
 def test_db4ai_listings_of_models_snapshots_and_runs(db_dsn):
     setup = """
         CREATE TABLE pts AS SELECT g AS id, g::float8 AS x, 3 * g + 1 AS y FROM generate_series(1, 30) g;

@@ -203,13 +203,13 @@ def test_ova_argmax_in_sql_matches_the_compiled_rule(mdb):
     cases = [[-1.0, 20.0, 30.0], [-800.0, -900.0], [float("nan"), 0.5], [0.0, 0.0, -0.0], [1e-300, -1e-300],
              [-103.9, -103.95, -104.5], [17.3, 17.4, 16.0], [float("inf"), float("-inf")], [-745.2, -120.0]]
     cases += rng.normal(scale=30, size=(40, 5)).tolist()
-    got = mdb.execute("SELECT db4ai._ova_argmax(m) FROM unnest(%s::float8[][]) WITH ORDINALITY AS u(v, i),"
+    got = mdb.execute("SELECT db4ai_internal._ova_argmax(m) FROM unnest(%s::float8[][]) WITH ORDINALITY AS u(v, i),"
                       " LATERAL (SELECT %s::float8[]) AS x(m) LIMIT 0", ([[0.0]], [0.0])).fetchall()
     assert got == []
     for margins in cases:
-        sql = mdb.execute("SELECT db4ai._ova_argmax(%s::float8[])", (margins,)).fetchone()[0]
+        sql = mdb.execute("SELECT db4ai_internal._ova_argmax(%s::float8[])", (margins,)).fetchone()[0]
         assert sql == gd_kernels.ova_class(np.array(margins, dtype=np.float64)) + 1, margins
-    assert mdb.execute("SELECT db4ai._ova_argmax(ARRAY[1, NULL]::float8[])").fetchone()[0] is None
+    assert mdb.execute("SELECT db4ai_internal._ova_argmax(ARRAY[1, NULL]::float8[])").fetchone()[0] is None
 
 
 def c_rule(kind: str, m: float) -> bool:
@@ -235,7 +235,7 @@ def test_decision_at_the_threshold_follows_opengauss(mdb, kind, categories, oid)
     margins = [0.0, -0.0, 1e-300, -1e-300, 5e-324, -5e-324, 1e-17, -1e-17, -2.2e-16, -3e-16, -4.5e-16, -1e-15, 1e-15,
                0.1, -0.1, 36.0, 37.0, -36.0, 709.0, -709.0, 710.0, -710.0, 746.0, -746.0, 1e308, -1e308,
                math.inf, -math.inf, math.nan]
-    got = mdb.execute("""SELECT m, db4ai._expr_sql(%s::jsonb -> 'expr', ARRAY['m'], ARRAY[701]::oid[], %s) FROM (SELECT 1) AS o,
+    got = mdb.execute("""SELECT m, db4ai_internal._expr_sql(%s::jsonb -> 'expr', ARRAY['m'], ARRAY[701]::oid[], %s) FROM (SELECT 1) AS o,
                          LATERAL (SELECT NULL::float8 AS m) AS x""", (psycopg.types.json.Jsonb(tree), oid)).fetchone()
     sql = got[1]
     for m in margins:

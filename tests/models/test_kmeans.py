@@ -344,7 +344,7 @@ def test_printer_argmin_node(mdb):
     """The nearest-centroid node: the first smallest value wins, all-NULL values give the else branch, and a
     node whose results do not pair with its values is refused as corrupted."""
     def run(node):
-        text = mdb.execute("SELECT db4ai._expr_sql(%s::jsonb, '{}'::text[], '{}'::oid[], 23)", (node,)).fetchone()[0]
+        text = mdb.execute("SELECT db4ai_internal._expr_sql(%s::jsonb, '{}'::text[], '{}'::oid[], 23)", (node,)).fetchone()[0]
         return mdb.execute(f"SELECT {text}").fetchone()[0]
 
     pick = '{"argmin": [3.0, 1.0, 1.0], "a": [{"i": 1}, {"i": 2}, {"i": 3}], "else": {"i": -1}}'

@@ -346,7 +346,7 @@ def test_t_pvalues_equal_scipy(mdb, df):
     from scipy import stats
 
     ts = [0.0, 1e-3, 0.5, 1.0, 1.96, 3.0, 8.0, 40.0, -2.5]
-    got = mdb.execute("SELECT array_agg(db4ai._t_pvalue(t, %s) ORDER BY i) FROM unnest(%s::float8[])"
+    got = mdb.execute("SELECT array_agg(db4ai_internal._t_pvalue(t, %s) ORDER BY i) FROM unnest(%s::float8[])"
                       " WITH ORDINALITY AS u(t, i)", (df, ts)).fetchone()[0]
     np.testing.assert_allclose(got, [2 * stats.t.sf(abs(t), df) for t in ts], rtol=1e-9, atol=1e-300)
 
@@ -356,5 +356,5 @@ def test_eigenvalues_equal_numpy(mdb):
     for d in (1, 2, 5, 9):
         a = rng.normal(size=(d + 3, d))
         g = a.T @ a
-        got = mdb.execute("SELECT db4ai._symmetric_eigenvalues(%s, %s)", (g.ravel().tolist(), d)).fetchone()[0]
+        got = mdb.execute("SELECT db4ai_internal._symmetric_eigenvalues(%s, %s)", (g.ravel().tolist(), d)).fetchone()[0]
         np.testing.assert_allclose(got, np.linalg.eigvalsh(g), rtol=1e-12, atol=1e-12 * np.abs(g).max())

@@ -6,13 +6,13 @@ from __future__ import annotations
 import psycopg
 
 # Everything a DB4AI statement could leave behind: user relations (temporary ones included), the
-# functions of schema db4ai, and the rows of db4ai's catalog tables.
+# functions of schemas db4ai and db4ai_internal, and the rows of db4ai's catalog tables.
 STATE = """
 SELECT (SELECT coalesce(array_agg(format('%s.%s:%s', n.nspname, c.relname, c.relkind) ORDER BY 1), '{}')
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_toast_temp%%'),
        (SELECT coalesce(array_agg(p.oid::regprocedure::text ORDER BY 1), '{}') FROM pg_proc p
-         WHERE p.pronamespace = 'db4ai'::regnamespace),
+         WHERE p.pronamespace IN ('db4ai'::regnamespace, 'db4ai_internal'::regnamespace)),
        (SELECT coalesce(array_agg(format('%s/%s/%s/%s', s.id, s.name, s.published, s.archived) ORDER BY s.id), '{}')
           FROM db4ai.snapshot s),
        (SELECT coalesce(array_agg(format('%s/%s/%s', st.id, st.fields, st.members) ORDER BY st.id), '{}')
@@ -46,7 +46,7 @@ def broken_snapshots(conn: psycopg.Connection) -> list[str]:
                 problems.append(f"{schema}.{name}: {n} rows, catalog says {row_count}")
         problems += [f"stray relation {r[0]}" for r in cur.execute("""
             SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'db4ai') AND n.nspname NOT LIKE 'pg\\_%%'
+            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'db4ai', 'db4ai_internal') AND n.nspname NOT LIKE 'pg\\_%%'
               AND ((c.relkind = 'r' AND c.relname LIKE '\\_db4ai\\_t%%'
                     AND NOT EXISTS (SELECT 1 FROM db4ai.snapshot_storage st WHERE st.store = c.oid))
                 OR (c.relkind = 'v' AND c.relname LIKE '%%@%%'

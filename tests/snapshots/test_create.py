@@ -127,7 +127,7 @@ def test_invalid_mode_and_settings(mdb: Db, mode: str) -> None:
     mdb.rows("SET db4ai.version_delimiter = '#'; SET db4ai.version_separator = '_'")
     assert mdb.one(f"SELECT (db4ai.create_snapshot('public', 'custom{mode}', '{{Select 1 a, FROM dual}}')).name") == f"custom{mode}#1_0_0"
     mdb.rows("RESET db4ai.version_delimiter; RESET db4ai.version_separator; RESET db4ai.snapshot_mode")
-    assert mdb.one("SELECT db4ai._snapshot_settings()") == ("MSS", "@", ".")
+    assert mdb.one("SELECT db4ai_internal._snapshot_settings()") == ("MSS", "@", ".")
 
 
 

@@ -49,13 +49,13 @@ def test_css_child_statements_are_scans_under_a_tiny_work_mem(sdb: Db) -> None:
     sdb.rows("SET work_mem = '64kB'")
     parent = css_parent(sdb, ROWS)
     # the work table prepare_snapshot builds: the parent's rows with row ids, then the operations
-    sdb.rows(f"CREATE TEMP TABLE w AS {sdb.one('SELECT db4ai._snapshot_rows_sql(%s, true)', (parent,))}")
+    sdb.rows(f"CREATE TEMP TABLE w AS {sdb.one('SELECT db4ai_internal._snapshot_rows_sql(%s, true)', (parent,))}")
     cmin = sdb.one("SELECT cmin::text FROM w LIMIT 1")
     assert sdb.one("SELECT count(DISTINCT cmin::text) FROM w") == 1  # one command wrote them all
     sdb.rows("UPDATE w SET x = 0 WHERE id % 4 = 0")
-    stmts = sdb.rows("SELECT kept, append FROM db4ai._css_child_sql((SELECT st FROM db4ai.snapshot_storage st WHERE id = %s),"
+    stmts = sdb.rows("SELECT kept, append FROM db4ai_internal._css_child_sql((SELECT st FROM db4ai.snapshot_storage st WHERE id = %s),"
                      " 999, 'w'::regclass, %s::cid, false, 100000, 'pg_temp.k', '{id,x}', '{id,x}')", (parent, cmin))[0]
-    in_scan_order = sdb.one("SELECT kept FROM db4ai._css_child_sql((SELECT st FROM db4ai.snapshot_storage st WHERE id = %s),"
+    in_scan_order = sdb.one("SELECT kept FROM db4ai_internal._css_child_sql((SELECT st FROM db4ai.snapshot_storage st WHERE id = %s),"
                             " 999, 'w'::regclass, %s::cid, true, 100000, 'pg_temp.k', '{id,x}', '{id,x}')", (parent, cmin))
     for stmt in (*stmts, in_scan_order):
         plan = explain(sdb, stmt)

@@ -19,7 +19,7 @@ def test_two_part_sizes_equal_train_test_split(mdb: Db) -> None:
     """For every n and test ratio: the same sizes as train_test_split(test_size=r), or an error
     where scikit-learn raises one (an empty train set)."""
     cases = [(n, r) for n in SIZES for r in TEST_RATIOS]
-    got = mdb.rows("""SELECT c.n, c.r, (SELECT db4ai._split_sizes(c.n, ARRAY[1 - c.r::numeric, c.r::numeric], '{_train,_test}')
+    got = mdb.rows("""SELECT c.n, c.r, (SELECT db4ai_internal._split_sizes(c.n, ARRAY[1 - c.r::numeric, c.r::numeric], '{_train,_test}')
                                          WHERE ceil(c.r::float8 * c.n) < c.n)
                       FROM unnest(%s::bigint[], %s::float8[]) AS c(n, r)""", ([n for n, _ in cases], [r for _, r in cases]))
     assert len(got) == len(cases)
@@ -30,7 +30,7 @@ def test_two_part_sizes_equal_train_test_split(mdb: Db) -> None:
         except ValueError:
             assert sizes is None, (n, r)  # scikit-learn: "the resulting train set will be empty"
             with pytest.raises(Exception, match="the resulting _train set will be empty"):
-                mdb.rows("SELECT db4ai._split_sizes(%s, ARRAY[1 - %s::numeric, %s::numeric], '{_train,_test}')", (n, r, r))
+                mdb.rows("SELECT db4ai_internal._split_sizes(%s, ARRAY[1 - %s::numeric, %s::numeric], '{_train,_test}')", (n, r, r))
             continue
         assert sizes == [len(train), len(test)], (n, r)
 
@@ -41,7 +41,7 @@ def test_k_part_sizes_generalize_the_two_part_rule(mdb: Db) -> None:
         for ratios in ([0.6, 0.3, 0.1], [0.5, 0.25, 0.25], [0.4, 0.2, 0.2, 0.2], [0.34, 0.33, 0.33]):
             want = [0] + [int(np.ceil(r * n)) for r in ratios[1:]]
             want[0] = n - sum(want[1:])
-            query = "SELECT db4ai._split_sizes(%s, %s::numeric[], %s::name[])"
+            query = "SELECT db4ai_internal._split_sizes(%s, %s::numeric[], %s::name[])"
             names = [f"_p{i}" for i in range(len(ratios))]
             if min(want) <= 0:
                 with pytest.raises(Exception, match="set will be empty"):
@@ -71,7 +71,7 @@ def test_approximate_mode_is_one_of_scikit_learns_outcomes(mdb: Db) -> None:
     cases += [(list(rng.randint(1, 40, size=rng.randint(2, 7))), 0) for _ in range(60)]
     for counts, draws in cases:
         draws = draws or int(rng.randint(1, sum(counts)))
-        ours = mdb.one("SELECT db4ai._approximate_mode(%s::bigint[], %s, %s::text[])",
+        ours = mdb.one("SELECT db4ai_internal._approximate_mode(%s::bigint[], %s, %s::text[])",
                        (counts, draws, [f"t{i}" for i in range(len(counts))]))
         assert possible_approximate_modes(counts, draws, ours), (counts, draws, ours)
         for seed in range(3):  # the checker accepts scikit-learn's own answers
@@ -90,7 +90,7 @@ def test_split_is_an_exact_seeded_partition(mdb: Db, mode: str) -> None:
         for ratios, names in (([0.8, 0.2], ["_tr", "_te"]), ([0.5, 0.3, 0.2], ["_a", "_b", "_c"])):
             parts = [f"p{s}{n}{x}@1.0.0" for x in names]
             try:
-                expected = mdb.one("SELECT db4ai._split_sizes(%s, %s::numeric[], %s::name[])", (n, ratios, names))
+                expected = mdb.one("SELECT db4ai_internal._split_sizes(%s, %s::numeric[], %s::name[])", (n, ratios, names))
             except Exception:
                 mdb.fails("SELECT db4ai.split_snapshot('public', %s, %s::name[], %s::numeric[])", (f"p{s}{n}@1.0.0", names, ratios),
                           message=mdb_message(mdb, n, ratios, names), sqlstate="22023")
@@ -110,7 +110,7 @@ def test_split_is_an_exact_seeded_partition(mdb: Db, mode: str) -> None:
 def mdb_message(db: Db, n: int, ratios: list[float], names: list[str]) -> str:
     """The error text _split_sizes gives for these arguments (to check the call raises the same)."""
     try:
-        db.rows("SELECT db4ai._split_sizes(%s, %s::numeric[], %s::name[])", (n, ratios, names))
+        db.rows("SELECT db4ai_internal._split_sizes(%s, %s::numeric[], %s::name[])", (n, ratios, names))
     except Exception as exc:  # noqa: BLE001 - the psycopg error carries the text
         return exc.diag.message_primary  # type: ignore[attr-defined]
     raise AssertionError("expected an error")
@@ -143,7 +143,7 @@ def test_stratified_split_matches_stratified_shuffle_split(sdb: Db, mode: str) -
         sdb.rows("SELECT db4ai.split_snapshot('public', 'st@1.0.0', %s::name[], %s::numeric[], '{label}')", (names, ratios))
         counts = {label: n for label, n in sdb.rows("SELECT label, count(*) FROM cls GROUP BY 1")}
         remaining = dict(counts)
-        sizes = sdb.one("SELECT db4ai._split_sizes(1000, %s::numeric[], %s::name[])", (ratios, names))
+        sizes = sdb.one("SELECT db4ai_internal._split_sizes(1000, %s::numeric[], %s::name[])", (ratios, names))
         for i, name in enumerate(names):
             part = dict(sdb.rows(f'SELECT label, count(*) FROM "st{name}@1.0.0" GROUP BY 1'))
             part = {label: part.get(label, 0) for label in counts}

@@ -108,9 +108,9 @@ def load(data: "ModelData") -> LeastSquaresModel:
 
 # -- training -----------------------------------------------------------------------------------------
 
-_MOMENTS = ("SELECT db4ai._linregr_moments_sql(%s, %s::text[], %s::oid[]::regtype[],"
+_MOMENTS = ("SELECT db4ai_internal._linregr_moments_sql(%s, %s::text[], %s::oid[]::regtype[],"
             " pg_catalog.current_setting('search_path'))")
-_FIT = "SELECT * FROM db4ai._linregr_fit(%s, %s::text[], pg_catalog.current_setting('search_path'))"
+_FIT = "SELECT * FROM db4ai_internal._linregr_fit(%s, %s::text[], pg_catalog.current_setting('search_path'))"
 
 
 def _server(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -9,7 +9,7 @@ rate N is accumulated once per class. A batch's test loss is the sum over the cl
 
 Prediction: the class whose model gives the highest score, where openGauss scores every model
 with logistic regression's sigmoid rounded to a C float and the first of equal scores wins
-(:func:`db4ai.algorithms.gd_kernels.ova_class`, ``db4ai._ova_argmax`` in SQL).
+(:func:`db4ai.algorithms.gd_kernels.ova_class`, ``db4ai_internal._ova_argmax`` in SQL).
 """
 
 from __future__ import annotations
