@@ -6,8 +6,7 @@ PREDICT BY, DROP MODEL and the snapshot statements; ``sql/install.sql`` (or
 """
 
 from ._version import __version__
-
-from .errors import (  # noqa: E402
+from .errors import (
     DataError,
     DependencyError,
     Error,
@@ -19,7 +18,7 @@ from .errors import (  # noqa: E402
     ParseError,
     PrivilegeError,
 )
-from .install import install, uninstall  # noqa: E402
+from .install import install, uninstall
 
 _SHIM = frozenset({"Connection", "Cursor", "connect"})
 _SUBMODULES = frozenset({"artifacts", "data", "runs"})  # ``db4ai.runs.start(...)`` after ``import db4ai``

@@ -42,7 +42,7 @@ def snapshot_ids(conn: psycopg.Connection, query: str) -> list[int]:
     with conn.transaction(force_rollback=True):  # the view only lives for this lookup
         # Citus: a temporary view is no business of the workers (it would warn that it cannot propagate it)
         conn.execute("SELECT set_config('citus.enable_ddl_propagation', 'off', true)")
-        conn.execute(sql.SQL("CREATE TEMP VIEW {} AS {}").format(view, sql.SQL(query.strip().rstrip(";"))))  # type: ignore[arg-type]
+        conn.execute(sql.SQL("CREATE TEMP VIEW {} AS {}").format(view, sql.SQL(query.strip().rstrip(";"))))
         rows = conn.execute(_LINEAGE.format(view=sql.Literal("pg_temp._db4ai_lineage"))).fetchall()
     return [int(r[0]) for r in rows]
 

@@ -44,7 +44,8 @@ def list_models(cur: Any, pattern: str, verbose: bool) -> list[Result]:
     where, params = _filter(pattern, "m.modelname")
     more = """,
         m.processedtuples AS "Rows", m.discardedtuples AS "Discarded", m.iterations AS "Iterations",
-        (SELECT pg_catalog.string_agg(n || '=' || v, ', ') FROM unnest(m.hyperparametersnames, m.hyperparametersvalues) AS h(n, v))
+        (SELECT pg_catalog.string_agg(n || '=' || v, ', ')
+         FROM unnest(m.hyperparametersnames, m.hyperparametersvalues) AS h(n, v))
             AS "Hyperparameters",
         m.predict_function AS "Function" """ if verbose else ""
     cur.execute(f"""

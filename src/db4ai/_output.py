@@ -68,13 +68,13 @@ def format_table(names: Sequence[str], numeric: Sequence[bool], rows: Iterable[S
     if title:
         total = sum(widths) + 3 * len(widths) - 1
         out.append(_center(title, total).rstrip() if _width(title) < total else title)
-    out += [" " + " | ".join(_center(n, w) for n, w in zip(names, widths)) + " ",
+    out += [" " + " | ".join(_center(n, w) for n, w in zip(names, widths, strict=True)) + " ",
             "-" + "-+-".join("-" * w for w in widths) + "-"]
     last = len(names) - 1
     for row in cells:
         for k in range(max(len(lines) for lines in row) if row else 0):
             parts = []
-            for i, (lines, w, num) in enumerate(zip(row, widths, numeric)):
+            for i, (lines, w, num) in enumerate(zip(row, widths, numeric, strict=True)):
                 if k >= len(lines):  # this cell has no more lines: psql pads all but the last column
                     parts.append(" " + (" " * w + " " if i != last else ""))
                     continue
@@ -82,7 +82,8 @@ def format_table(names: Sequence[str], numeric: Sequence[bool], rows: Iterable[S
                 if i == last and not more and not num:
                     parts.append(" " + text)  # psql does not pad a left-aligned last cell
                 else:
-                    parts.append(" " + (_rjust(text, w) if num else _ljust(text, w)) + ("+" if more else (" " if i != last else "")))
+                    cell = _rjust(text, w) if num else _ljust(text, w)
+                    parts.append(" " + cell + ("+" if more else (" " if i != last else "")))
             out.append("|".join(parts))
     if footer:
         out.append(f"({len(cells)} row{'' if len(cells) == 1 else 's'})")
@@ -104,15 +105,15 @@ def _record_rule(record: int, hwidth: int, dwidth: int) -> str:
 
 def format_expanded(names: Sequence[str], rows: Iterable[Sequence[str | None]]) -> str:
     """Rows in psql's expanded format (``\\x``); no rows prints ``(0 rows)``."""
-    rows = [[("" if v is None else v).split("\n") for v in row] for row in rows]
-    if not rows:
+    cells = [[("" if v is None else v).split("\n") for v in row] for row in rows]
+    if not cells:
         return "(0 rows)\n"
     hwidth = max(_width(n) for n in names)
-    dwidth = max(_width(line) for row in rows for lines in row for line in lines)
+    dwidth = max(_width(line) for row in cells for lines in row for line in lines)
     out = []
-    for number, row in enumerate(rows, 1):
+    for number, row in enumerate(cells, 1):
         out.append(_record_rule(number, hwidth, dwidth))
-        for name, lines in zip(names, row):
+        for name, lines in zip(names, row, strict=True):
             for k, text in enumerate(lines):
                 label = _ljust(name if k == 0 else "", hwidth)
                 more = k < len(lines) - 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from .optim import PassRecord
+from .algorithms.optim import PassRecord
 
 #: seconds a training runs before its line appears
 DELAY = 0.5

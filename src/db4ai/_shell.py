@@ -185,7 +185,7 @@ class Shell:
         if argument:
             name = shlex.split(argument)[0]
             try:
-                self.out = open(Path(name).expanduser(), "w", encoding="utf-8")  # noqa: SIM115 - closed by the next \o
+                self.out = open(Path(name).expanduser(), "w", encoding="utf-8")
             except OSError as exc:
                 self.err.write(f"{name}: {exc.strerror or exc}\n")
                 return False

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 import psycopg
 
@@ -210,8 +210,8 @@ def tell_story(shell: Shell, script: str) -> bool:
     """Run a script whose ``--> `` lines are the story: each is printed, then the statements
     after it run with their text shown. What comes before the first one runs quietly (cleanup)."""
     told, pending = False, []
-    quiet, out = io.StringIO(), _Tail(shell.out)
-    shell.out = shell.stdout = out
+    quiet, tail = io.StringIO(), _Tail(shell.out)
+    shell.out = shell.stdout = out = cast(TextIO, tail)
     for line in script.splitlines() + ["--> "]:
         if not line.startswith("--> "):
             pending.append(line)
@@ -228,7 +228,7 @@ def tell_story(shell: Shell, script: str) -> bool:
             if not ok:
                 return False
         if line[4:].strip():
-            out.write(("" if out.tail == "\n\n" else "\n") + line[4:].strip() + "\n")
+            out.write(("" if tail.tail == "\n\n" else "\n") + line[4:].strip() + "\n")
             told = True
     return True
 
@@ -285,13 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "a database that has the extension is always upgraded this way")
     p.set_defaults(func=cmd_install)
 
-    p = sub.add_parser("sql", help="run SQL and DB4AI statements", description="Run SQL and DB4AI statements like psql: from -c, -f, or an interactive prompt.")
+    p = sub.add_parser("sql", help="run SQL and DB4AI statements",
+                       description="Run SQL and DB4AI statements like psql: from -c, -f, or an interactive prompt.")
     p.add_argument("-d", "--dsn", help=dsn_help)
     p.add_argument("-c", "--command", action="append", metavar="STATEMENTS", help="statements to run (repeatable, run in order)")
     p.add_argument("-f", "--file", metavar="FILE", help="file of statements to run after any -c ('-' reads stdin)")
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser("demo", help="a short guided tour on sample data", description="Install db4ai and walk through snapshots and models on sample data.")
+    p = sub.add_parser("demo", help="a short guided tour on sample data",
+                       description="Install db4ai and walk through snapshots and models on sample data.")
     p.add_argument("-d", "--dsn", help=dsn_help)
     p.add_argument("--torch", action="store_true", help="the PyTorch tour: training run, artifact, evaluation (needs torch)")
     p.set_defaults(func=cmd_demo)

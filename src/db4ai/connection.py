@@ -46,14 +46,14 @@ class Cursor(psycopg.Cursor[Any]):
             return self._db4ai_status
         return super().statusmessage
 
-    def execute(  # type: ignore[override]
+    def execute(
         self,
         query: Any,
         params: Any = None,
         *,
         prepare: bool | None = None,
         binary: bool | None = None,
-    ) -> "Cursor":
+    ) -> Cursor:
         self._db4ai_status = None
         text = _as_text(query)
         if text is None:  # sql.Composable, or bytes we cannot decode: not ours to parse
@@ -71,12 +71,12 @@ class Cursor(psycopg.Cursor[Any]):
 
     # -- one statement -------------------------------------------------------------------
 
-    def executemany(self, query: Any, params_seq: Any, *, returning: bool = False) -> None:  # type: ignore[override]
+    def executemany(self, query: Any, params_seq: Any, *, returning: bool = False) -> None:
         """Like psycopg's; a statement with PREDICT BY or ``name@version`` is rewritten once."""
         self._db4ai_status = None
         super().executemany(_one_statement_sql(self.connection, query), params_seq, returning=returning)
 
-    def stream(self, query: Any, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+    def stream(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
         """Like psycopg's; a statement with PREDICT BY or ``name@version`` is rewritten first."""
         self._db4ai_status = None
         return super().stream(_one_statement_sql(self.connection, query), params, **kwargs)
@@ -105,7 +105,7 @@ class Cursor(psycopg.Cursor[Any]):
         else:  # pragma: no cover - the dialect returns only the types above
             raise InterfaceError(f"unsupported statement {type(stmt).__name__}")
 
-    def _create_model(self, conn: "Connection", stmt: CreateModel) -> None:
+    def _create_model(self, conn: Connection, stmt: CreateModel) -> None:
         if stmt.explain:
             lines = models.explain_create_model(conn, stmt)
             super().execute('SELECT unnest(%s::text[]) AS "QUERY PLAN"', [lines])
@@ -113,7 +113,7 @@ class Cursor(psycopg.Cursor[Any]):
         models.create_model(conn, stmt, progress=conn.progress)
         self._finish("MODEL CREATED. PROCESSED 1")
 
-    def _server_call(self, query: sql.Composable, params: Sequence[Any]) -> None:
+    def _server_call(self, query: sql.SQL | sql.Composed, params: Sequence[Any]) -> None:
         """Run a call of a db4ai.* SQL function, turning its documented errors into db4ai errors."""
         try:
             super().execute(query, params)
@@ -131,7 +131,7 @@ class Cursor(psycopg.Cursor[Any]):
 class ServerCursor(psycopg.ServerCursor[Any]):
     """A named (server-side) cursor; a query with PREDICT BY or ``name@version`` is rewritten first."""
 
-    def execute(self, query: Any, params: Any = None, *, binary: bool | None = None, **kwargs: Any) -> "ServerCursor":  # type: ignore[override]
+    def execute(self, query: Any, params: Any = None, *, binary: bool | None = None, **kwargs: Any) -> ServerCursor:
         super().execute(_one_statement_sql(self.connection, query), params, binary=binary, **kwargs)
         return self
 
@@ -160,7 +160,7 @@ class Connection(psycopg.Connection[Any]):
 
     _db4ai_checked: bool = False
     #: watches each CREATE MODEL run on this connection (``db4ai sql`` on a terminal sets it)
-    progress: "models.Progress | None" = None
+    progress: models.Progress | None = None
 
     def ensure_db4ai(self) -> None:
         """Check once per connection that db4ai is installed in this database."""

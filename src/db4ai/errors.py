@@ -94,7 +94,7 @@ class TrainingWarning(UserWarning):
 
 
 _BY_SQLSTATE: dict[str, type[Error]] = {
-    cls.sqlstate: cls  # type: ignore[misc]
+    cls.sqlstate: cls
     for cls in (ParseError, InvalidParameter, FeatureError, DataError, ObjectExists,
                 ObjectNotFound, PrivilegeError, DependencyError)
 }

@@ -44,9 +44,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any, Union
+from typing import Any
 
-Node = Union[float, int, dict[str, Any]]
+Node = float | int | dict[str, Any]
 
 #: SQL functions the printer accepts in ``{"f": ...}``.
 FUNCTIONS = frozenset({"exp", "ln", "sqrt", "cos", "sin", "tanh", "abs", "trunc", "floor", "ceil", "sign", "power",
@@ -202,9 +202,9 @@ def inputs(n_inputs: int, array_input: bool) -> list[Node]:
     return [feature(i) for i in range(1, n_inputs + 1)]
 
 
-def dot(values: Sequence[Node], weights: Sequence[float], bias: float | None = None) -> Node:
+def dot(values: Sequence[Node], weights: Iterable[float], bias: float | None = None) -> Node:
     """``Σ values[i] · weights[i] (+ bias)``."""
-    terms = [mul(v, num(w)) for v, w in zip(values, weights)]
+    terms = [mul(v, num(w)) for v, w in zip(values, weights, strict=True)]
     if bias is not None:
         terms.append(num(bias))
     return add(*terms)

@@ -22,9 +22,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from ._sql_layer import expand_script, installed_version, sql_dir
 from ._version import __version__
 from .errors import InterfaceError
-from .install import expand_script, installed_version, sql_dir
 
 NAME = "db4ai"
 COMMENT = "openGauss-style in-database machine learning: versioned snapshots, CREATE MODEL, PREDICT BY"

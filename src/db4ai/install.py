@@ -9,43 +9,12 @@ psql meta-commands ``\\ir`` (include relative to the current file), expanded her
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 
+from ._sql_layer import expand_script, installed_version, sql_dir
 from ._version import __version__
 from .errors import InterfaceError
-
-_PACKAGE_SQL = Path(__file__).resolve().parent / "_sql"
-_SOURCE_SQL = Path(__file__).resolve().parents[2] / "sql"
-
-
-def sql_dir() -> Path:
-    """The folder holding install.sql: the packaged copy, else the source checkout's."""
-    for candidate in (_PACKAGE_SQL, _SOURCE_SQL):
-        if (candidate / "install.sql").is_file():
-            return candidate
-    raise InterfaceError("db4ai SQL files not found: the package is incomplete (no db4ai/_sql/install.sql)")
-
-
-def expand_script(path: Path, _seen: tuple[Path, ...] = ()) -> str:
-    """The text of a SQL file with every ``\\ir file`` line replaced by that file, recursively."""
-    path = path.resolve()
-    if path in _seen:
-        raise InterfaceError(f"circular \\ir include of {path}")
-    out: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        stripped = line.strip()
-        if stripped.startswith("\\ir ") or stripped.startswith("\\include_relative "):
-            target = stripped.split(None, 1)[1].strip().strip("'\"")
-            out.append(expand_script(path.parent / target, _seen + (path,)))
-        elif stripped.startswith("\\set "):
-            continue  # psql display settings (QUIET): nothing to run
-        elif stripped.startswith("\\"):
-            raise InterfaceError(f"{path.name}: unsupported psql meta-command {stripped.split()[0]}")
-        else:
-            out.append(line)
-    return "\n".join(out) + "\n"
+from .extension import install_extension
 
 
 def _run(conn: psycopg.Connection, script: str) -> None:
@@ -71,8 +40,6 @@ def install(conn: psycopg.Connection) -> str:
     if idle and not conn.autocommit:
         conn.rollback()  # leave the connection as it came
     if has_extension:
-        from .extension import install_extension
-
         return install_extension(conn)[1]
     _run(conn, expand_script(sql_dir() / "install.sql"))
     row = conn.execute("SELECT db4ai.version()").fetchone()
@@ -83,15 +50,6 @@ def install(conn: psycopg.Connection) -> str:
 def uninstall(conn: psycopg.Connection) -> None:
     """Remove every db4ai object (snapshots and models included) from the connected database."""
     _run(conn, expand_script(sql_dir() / "uninstall.sql"))
-
-
-def installed_version(conn: psycopg.Connection) -> str | None:
-    """The db4ai version installed in the connected database, or None."""
-    row = conn.execute("SELECT to_regprocedure('db4ai.version()') IS NOT NULL").fetchone()
-    if not row or not row[0]:
-        return None
-    version = conn.execute("SELECT db4ai.version()").fetchone()
-    return str(version[0]) if version else None
 
 
 def check_installed(conn: psycopg.Connection) -> str:
@@ -108,3 +66,6 @@ def check_installed(conn: psycopg.Connection) -> str:
             hint='run "db4ai install" to upgrade the database',
         )
     return version
+
+
+__all__ = ["check_installed", "expand_script", "install", "installed_version", "sql_dir", "uninstall"]

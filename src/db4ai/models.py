@@ -34,9 +34,9 @@ from . import _lineage as lineage
 from . import algorithms, runs, targets, warehouse
 from .algorithms import hyperparameters as hyper
 from .algorithms.base import Algorithm, InputColumn, Inputs, Signature, Target, TargetKind, Trained
+from .algorithms.optim import PassRecord
 from .dialect.statements import CreateModel
 from .errors import DataError, FeatureError, InvalidParameter, TrainingWarning, from_server_error
-from .optim import PassRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data import Cache
@@ -99,11 +99,11 @@ def training_query(conn: psycopg.Connection, stmt: CreateModel) -> str:
     """
     items: list[sql.Composable] = []
     for item in stmt.target or ():
-        items.append(sql.SQL("({}) AS {}").format(sql.SQL(item.sql), sql.Identifier("target")))  # type: ignore[arg-type]
+        items.append(sql.SQL("({}) AS {}").format(sql.SQL(item.sql), sql.Identifier("target")))
     for i, item in enumerate(stmt.features or (), start=1):
-        items.append(sql.SQL("({}) AS {}").format(sql.SQL(item.sql), sql.Identifier(f"f{i}")))  # type: ignore[arg-type]
+        items.append(sql.SQL("({}) AS {}").format(sql.SQL(item.sql), sql.Identifier(f"f{i}")))
     select = sql.SQL(", ").join(items) if items else sql.SQL("*")
-    query = sql.SQL("SELECT {} FROM {}").format(select, sql.SQL(stmt.from_sql))  # type: ignore[arg-type]
+    query = sql.SQL("SELECT {} FROM {}").format(select, sql.SQL(stmt.from_sql))
     return query.as_string(conn)
 
 
@@ -119,7 +119,7 @@ def _plan(conn: psycopg.Connection, stmt: CreateModel) -> _Plan:
 def _describe(conn: psycopg.Connection, query: str) -> list[InputColumn]:
     """Names and type OIDs of the training query's columns, without reading rows."""
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(sql.SQL(query)))  # type: ignore[arg-type]
+        cur.execute(sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(sql.SQL(query)))
         return [InputColumn(d.name, int(d.type_code)) for d in cur.description or ()]
 
 
@@ -169,7 +169,7 @@ class _Training:
     target: Target | None
     hyperparameters: dict[str, hyper.Value]
     start: float
-    cache: "Cache | None" = None
+    cache: Cache | None = None
     parallel: int | None = None
     encoder: targets.StreamEncoder | None = None
     on_pass: Callable[[PassRecord], None] | None = None
@@ -237,7 +237,7 @@ def create_model(
     conn: psycopg.Connection,
     stmt: CreateModel,
     *,
-    cache: "Cache | None" = None,
+    cache: Cache | None = None,
     parallel: int | None = None,
     on_pass: Callable[[PassRecord], None] | None = None,
     progress: Progress | None = None,
@@ -265,7 +265,7 @@ def create_model(
                        snapshot_ids=snapshot_ids) as run, _holding_snapshots(run.session, snapshot_ids):
 
         def logged(record: PassRecord) -> None:
-            run.log(record.pass_no, loss=record.loss, delta_loss=record.delta_loss,  # type: ignore[arg-type]
+            run.log(record.pass_no, loss=record.loss, delta_loss=record.delta_loss,
                     learning_rate=record.learning_rate)
             if on_pass is not None:
                 on_pass(record)

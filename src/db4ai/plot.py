@@ -38,7 +38,7 @@ def plot_run(conn: psycopg.Connection, run: str | int, output: str | Path | None
         raise InterfaceError("plot-run needs matplotlib", hint="pip install 'db4ai[plot]'") from exc
     path = Path(output) if output is not None else Path(f"run-{info.id}.png")
     fig, axes = plt.subplots(len(metrics), 1, sharex=True, figsize=(7, 1.2 + 2.2 * len(metrics)), squeeze=False)
-    for ax, (name, (steps, values)) in zip(axes[:, 0], sorted(metrics.items())):
+    for ax, (name, (steps, values)) in zip(axes[:, 0], sorted(metrics.items()), strict=False):
         ax.plot(steps, values, marker="o" if len(steps) <= 50 else None, markersize=3)
         ax.set_ylabel(name)
         ax.grid(True, alpha=0.3)

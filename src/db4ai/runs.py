@@ -36,8 +36,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from ._lineage import source_snapshot_ids
-from .server import sibling_conninfo
 from .errors import InterfaceError, InvalidParameter, ObjectNotFound, from_server_error
+from .server import sibling_conninfo
 
 KINDS = ("external", "create_model")
 END_STATES = ("succeeded", "failed", "interrupted")
@@ -74,7 +74,7 @@ def _params(params: Mapping[str, Any] | None) -> Jsonb:
 def _call(conn: psycopg.Connection, query: str, params: Sequence[Any]) -> Any:
     """Run one ``db4ai.*`` run function; its documented errors become db4ai errors."""
     try:
-        row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+        row = conn.execute(query, params).fetchone()
     except (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable) as exc:
         raise InterfaceError("this database's db4ai has no training-run registry",
                              hint='run "db4ai install" to upgrade it') from exc
@@ -111,23 +111,23 @@ class Run:
     rows_read: int | None = None
 
     # -- recording -----------------------------------------------------------------------------
-    def log(self, step: int, **metrics: float) -> None:
+    def log(self, step: int, **metrics: float | None) -> None:
         """Record metric values at ``step`` (an epoch, a pass, a global step), committed at once.
         A value of None is skipped (e.g. a loss not computed in pass 0)."""
-        metrics = {k: v for k, v in metrics.items() if v is not None}
-        if not metrics:
+        given = {k: v for k, v in metrics.items() if v is not None}
+        if not given:
             return
         if isinstance(step, bool) or not isinstance(step, int):
             try:
-                step = int(step.__index__())  # type: ignore[union-attr]
+                step = int(step.__index__())
             except (AttributeError, TypeError):
                 raise InvalidParameter(f"step must be an integer, not {step!r}") from None
         try:
-            values = [float(v) for v in metrics.values()]
+            values = [float(v) for v in given.values()]
         except (TypeError, ValueError) as exc:
             raise InvalidParameter(f"metric values must be numbers: {exc}") from exc
         _call(self._open(), "SELECT db4ai.log_metrics(%s, %s, %s::text[], %s::float8[])",
-              (self.id, step, list(metrics), values))
+              (self.id, step, list(given), values))
 
     def log_params(self, **params: Any) -> None:
         """Add (or overwrite) params after the start, e.g. values only known once data is read."""
@@ -135,7 +135,10 @@ class Run:
             self._open().execute("UPDATE db4ai.training_run SET params = params || %s WHERE id = %s",
                                  (_params(params), self.id))
         except psycopg.Error as exc:
-            raise from_server_error(exc) or exc
+            translated = from_server_error(exc)
+            if translated is None:
+                raise
+            raise translated from exc
 
     def set_rows_read(self, rows: int) -> None:
         """Record how many rows the run read (visible to watchers before it ends)."""

@@ -54,7 +54,7 @@ def _quiet_pgserver_import() -> None:
         warnings.simplefilter("ignore")
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         try:
-            import pgserver  # noqa: F401
+            import pgserver
             import pgserver.utils  # noqa: F401
         except ImportError as exc:  # pragma: no cover - pgserver is a hard dependency
             raise InterfaceError("the embedded PostgreSQL needs the pgserver package") from exc
@@ -131,7 +131,7 @@ def stop_server() -> bool:
     import subprocess
 
     _quiet_pgserver_import()
-    from pgserver._commands import pg_ctl
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
     user = "pgserver" if hasattr(os, "geteuid") and os.geteuid() == 0 else None  # pgserver's system user under root
     try:

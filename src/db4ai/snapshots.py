@@ -77,19 +77,21 @@ def _sample(stmt: SampleSnapshot) -> FunctionCall:
     ratios = [s.ratio for s in stmt.samples]
     stratify = list(stmt.stratify) or None
     if stmt.split:
-        comments = sorted({s.comment for s in stmt.samples if s.comment is not None})
-        if len(comments) > 1:
+        split_comments = sorted({s.comment for s in stmt.samples if s.comment is not None})
+        if len(split_comments) > 1:
             raise InvalidParameter(
                 "SPLIT SNAPSHOT stores one comment for all parts",
                 hint="write COMMENT IS once (db4ai.split_snapshot takes a single i_comment)",
             )
-        query = sql.SQL("SELECT * FROM db4ai.split_snapshot({}::name, {}, {}::name[], {}::numeric[], {}::name[], {}::text)").format(
+        query = sql.SQL("SELECT * FROM db4ai.split_snapshot("
+                        "{}::name, {}, {}::name[], {}::numeric[], {}::name[], {}::text)").format(
             sql.Placeholder(), _versioned(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder()
         )
-        comment = comments[0] if comments else None
+        comment = split_comments[0] if split_comments else None
         return FunctionCall(query, (parent.schema, parent.name, parent.version, infixes, ratios, stratify, comment))
     comments = [s.comment for s in stmt.samples]
-    query = sql.SQL("SELECT * FROM db4ai.sample_snapshot({}::name, {}, {}::name[], {}::numeric[], {}::name[], {}::text[])").format(
+    query = sql.SQL("SELECT * FROM db4ai.sample_snapshot("
+                    "{}::name, {}, {}::name[], {}::numeric[], {}::name[], {}::text[])").format(
         sql.Placeholder(), _versioned(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder(), sql.Placeholder()
     )
     return FunctionCall(

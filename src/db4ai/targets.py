@@ -51,7 +51,7 @@ class StreamEncoder:
     def __call__(self, y: np.ndarray) -> np.ndarray:
         unique, first = np.unique(y, return_index=True)
         known = set(self.values)
-        for _, value in sorted((int(f), float(u)) for u, f in zip(unique, first) if float(u) not in known):
+        for _, value in sorted((int(f), float(u)) for u, f in zip(unique, first, strict=True) if float(u) not in known):
             if self.limit is not None and len(self.values) >= self.limit:
                 raise DataError(TOO_MANY)
             self.values.append(value)
@@ -102,7 +102,7 @@ def _scan_categories(conn: psycopg.Connection, query: str, target: InputColumn) 
     with conn.transaction():
         conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         conn.execute("SET LOCAL synchronize_seqscans = off")
-        scan = _SCAN.format(query=sql.SQL(query), target=sql.Identifier(target.name),  # type: ignore[arg-type]
+        scan = _SCAN.format(query=sql.SQL(query), target=sql.Identifier(target.name),
                             n=sql.Identifier("_db4ai_row"))
         rows = conn.execute(scan).fetchall()
     return tuple(str(r[0]) for r in rows)
@@ -117,7 +117,7 @@ def _numbered(conn: psycopg.Connection, query: str, target: InputColumn, feature
     numbered = sql.SQL("SELECT CAST(array_position({classes}, q.{target}) - 1 AS float8) AS {target}, {features}"
                        " FROM ({query}) AS q")
     return numbered.format(
-        classes=classes, target=sql.Identifier(target.name), query=sql.SQL(query),  # type: ignore[arg-type]
+        classes=classes, target=sql.Identifier(target.name), query=sql.SQL(query),
         features=sql.SQL(", ").join(sql.SQL("q.{}").format(sql.Identifier(f.name)) for f in features),
     ).as_string(conn)
 

@@ -204,7 +204,8 @@ def check_name(name: str) -> None:
     if len(name.encode("utf-8")) > NAME_BYTES:
         raise InvalidParameter(f'model name too long: "{name}"', hint="Model names have at most 63 bytes.")
     if not name or any(ord(ch) < 0x20 for ch in name):
-        raise InvalidParameter(f"invalid model name: {name!r}", hint="Model names must not be empty or contain control characters.")
+        raise InvalidParameter(f"invalid model name: {name!r}",
+                               hint="Model names must not be empty or contain control characters.")
 
 
 def exists(conn: psycopg.Connection, name: str) -> bool:

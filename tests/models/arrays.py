@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from db4ai.algorithms.base import InputColumn, Inputs, Target
-from db4ai.optim import PassRecord
+from db4ai.algorithms.optim import PassRecord
 
 
 @dataclass

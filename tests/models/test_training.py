@@ -12,8 +12,7 @@ from sklearn.linear_model import LinearRegression
 from db4ai.algorithms import gd
 from db4ai.algorithms import linear_regression as lr
 from db4ai.algorithms.hyperparameters import GD_SUPERVISED, resolve
-from db4ai.optim import Rand48, batch_order, format_weights, verbose_line
-
+from db4ai.algorithms.optim import Rand48, batch_order, format_weights, verbose_line
 from tests.models.arrays import ArrayTraining
 from tests.models.reference import lrand48_stream, train_reference
 
@@ -198,7 +197,7 @@ def test_verbose_line_format():
 
 
 def test_max_seconds_stops_after_the_pass_that_reaches_it():
-    from db4ai.optim import make_optimizer, train
+    from db4ai.algorithms.optim import make_optimizer, train
     X, y = dataset(n=60)
     batches, _ = lr.build_batches([np.column_stack([y, X])], 3, 10, track_scales=False)
     ticks = iter(range(1000))

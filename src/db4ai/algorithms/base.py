@@ -35,8 +35,8 @@ from .hyperparameters import Hyperparameter, Value
 if TYPE_CHECKING:  # pragma: no cover
     import psycopg
 
-    from ..optim import PassRecord
     from ..warehouse import ModelData
+    from .optim import PassRecord
 
 ARRAY_OIDS = frozenset({1021, 1022})  # float4[], float8[]
 
@@ -90,12 +90,15 @@ class Target:
 class TrainingData(Protocol):
     """What an algorithm trains from (implemented by the orchestration)."""
 
-    conn: "psycopg.Connection"
+    conn: psycopg.Connection
     query: str  # SELECT "target", "f1", ... FROM ...: the target (if any) first, encoded as above
     inputs: Inputs
     target: Target | None
-    hyperparameters: Mapping[str, Value]
     start: float  # time.monotonic() when training began (for max_seconds)
+
+    @property
+    def hyperparameters(self) -> Mapping[str, Value]:
+        """The validated hyperparameters, defaults filled in."""
 
     def chunks(self, *, points: int | None = None) -> Iterator[np.ndarray]:
         """float64 rows ``[target, x1..xk]`` (no target column when unsupervised) in scan order, a chunk
@@ -131,7 +134,7 @@ class TrainingData(Protocol):
         """Send a NOTICE to the client (verbose training output, openGauss's texts)."""
         ...
 
-    def progress(self, record: "PassRecord") -> None:
+    def progress(self, record: PassRecord) -> None:
         """Report a finished pass (the training log, progress bars, the run registry)."""
         ...
 
@@ -167,7 +170,7 @@ class Trained:
     model: Model
     iterations: int
     scores: dict[str, float]  # of the stored model over all processed rows (DESIGN §3 item 5)
-    log: tuple["PassRecord", ...] = ()  # one per pass (gs_model_training_log)
+    log: tuple[PassRecord, ...] = ()  # one per pass (gs_model_training_log)
     diverged: bool = False  # non-finite weights: openGauss's NOTICE, a Python warning, an explain line
     hyperparameters: Mapping[str, Value] | None = None  # values settled by training (kmeans's inferred num_features)
 
@@ -181,7 +184,7 @@ class Algorithm:
     hyperparameters: tuple[Hyperparameter, ...]
     check_input: Callable[[InputColumn | None, Sequence[InputColumn]], Inputs]
     train: Callable[[TrainingData], Trained]
-    load: Callable[["ModelData"], Model]
+    load: Callable[[ModelData], Model]
     output_oid: int | None = None  # unsupervised: the type of predictions (supervised: the target's)
     max_categories: int | None = None  # BINARY: 2
     #: For training that computes in SQL: the statement ``train`` runs for this data and these

@@ -99,7 +99,8 @@ class _Reader:
         return out
 
 
-def read_rows(data: TrainingData, binary: Binary | None, *, use_kernel: bool, loss: gd.Loss) -> tuple[gd.RowBatches, _Reader, tuple[str, ...]]:
+def read_rows(data: TrainingData, binary: Binary | None, *, use_kernel: bool,
+              loss: gd.Loss) -> tuple[gd.RowBatches, _Reader, tuple[str, ...]]:
     """The rows batched for training, how they were mapped, and the classes (at least two)."""
     reader = _Reader(data.hyperparameters, binary, use_kernel)
     store = gd.read_batches(data, lambda k: gd.RowBatches(k, loss), reader)
@@ -289,7 +290,7 @@ class OneVsAll:
         return class_prediction(index, self.categories, signature.output_oid)
 
 
-def load_parts(data: "ModelData") -> tuple[np.ndarray, tuple[str, ...], int, random_features.Kernel | None]:
+def load_parts(data: ModelData) -> tuple[np.ndarray, tuple[str, ...], int, random_features.Kernel | None]:
     """Weights, categories, inputs and kernel of a stored classifier."""
     settings = data.settings
     weights = np.asarray(data.arrays["weights"], dtype=np.float64)

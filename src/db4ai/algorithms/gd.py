@@ -1,9 +1,9 @@
 """What openGauss's gradient-descent family shares (linear_regression, logistic_regression, svm,
 multiclass): reading the rows into batches in scan order, a row store for any of the family's
-losses, the ngd scales of stores that do not keep rows, and running the loop of :mod:`db4ai.optim`
+losses, the ngd scales of stores that do not keep rows, and running the loop of :mod:`db4ai.algorithms.optim`
 with openGauss's verbose NOTICEs.
 
-An algorithm of the family provides a batch store (an :class:`~db4ai.optim.Objective`: per-batch
+An algorithm of the family provides a batch store (an :class:`~db4ai.algorithms.optim.Objective`: per-batch
 test losses and one pass of updates). :class:`RowBatches` keeps the rows and trains them with the
 compiled loops of :mod:`~db4ai.algorithms.gd_kernels` for a :class:`Loss`; a store may instead
 reduce each batch to sufficient statistics when its loss allows (linear_regression's Gram
@@ -23,15 +23,13 @@ from typing import IO, TYPE_CHECKING, Protocol
 import numpy as np
 
 from ..errors import DataError
-from ..optim import Optimizer, PassRecord, Scales, TrainResult, make_optimizer, train, verbose_line
 from .base import TrainingData
+from .gd_codes import FLT_MIN, HINGE, LOGISTIC, SQUARED
+from .optim import Optimizer, PassRecord, Scales, TrainResult, make_optimizer, train, verbose_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from types import ModuleType
 
-#: Loss kinds the compiled loops know.
-SQUARED, LOGISTIC, HINGE = 0, 1, 2  # linear, logistic, svm
-FLT_MIN = 1.1754943508222875e-38  # C's FLT_MIN: svm's test threshold (svmc_test)
 
 #: Bytes of rows :class:`RowBatches` keeps in memory before spilling them to a temporary file.
 ROW_MEMORY_LIMIT = 1 << 30
@@ -41,7 +39,7 @@ ROW_MEMORY_LIMIT = 1 << 30
 BLOCK_ROWS = 32768
 
 
-def kernels() -> "ModuleType":
+def kernels() -> ModuleType:
     """The compiled loops (:mod:`db4ai.algorithms.gd_kernels`), loaded when a training needs them:
     numba and LLVM take about a second and 140 MB to load, which nothing but training should pay."""
     from . import gd_kernels
@@ -51,15 +49,15 @@ def kernels() -> "ModuleType":
 
 class BatchStore(Protocol):
     """Receives rows ``[y, x1..xk]`` of whole batches in scan order (only the last call may end with a
-    partial one) and becomes an :class:`~db4ai.optim.Objective` when finished."""
+    partial one) and becomes an :class:`~db4ai.algorithms.optim.Objective` when finished."""
 
     def add(self, values: np.ndarray, batch_size: int) -> None: ...
 
-    def finish(self) -> "BatchStore": ...
+    def finish(self) -> BatchStore: ...
 
 
 class ScaleTracker:
-    """Running ngd statistics over rows in scan order (see :class:`db4ai.optim.Scales`), for stores
+    """Running ngd statistics over rows in scan order (see :class:`db4ai.algorithms.optim.Scales`), for stores
     that do not keep the rows.
 
     Rows come as ``[target, x1..xk]``; the bias feature (always 1.0) contributes ``s = 1`` and
@@ -159,7 +157,7 @@ class RowBatches:
         self._batch_size = batch_size
         rows = self._rows + len(values)
         if self._file is None and rows > len(self._buffer):
-            self._file = tempfile.TemporaryFile(prefix="db4ai-rows-")  # noqa: SIM115 (lives as long as the store)
+            self._file = tempfile.TemporaryFile(prefix="db4ai-rows-")
             self._buffer[: self._rows].tofile(self._file)
             self._buffer = np.empty((0, self._k + 1))
         if self._file is not None:
@@ -168,7 +166,7 @@ class RowBatches:
             self._buffer[self._rows : rows] = values
         self._rows = rows
 
-    def finish(self) -> "RowBatches":
+    def finish(self) -> RowBatches:
         width = self._k + 1
         if self._file is not None:
             self._file.flush()

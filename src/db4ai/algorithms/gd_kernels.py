@@ -28,8 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..optim import GD, NGD
-from .gd import FLT_MIN, HINGE, LOGISTIC, SQUARED
+from .gd_codes import FLT_MIN, GD, HINGE, LOGISTIC, NGD, SQUARED
 
 _RAND48_A = np.uint64(0x5DEECE66D)
 _RAND48_C = np.uint64(0xB)

@@ -17,11 +17,10 @@ from __future__ import annotations
 import difflib
 import math
 import secrets
-from decimal import Decimal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from enum import Enum
-from typing import Union
 
 from ..dialect.statements import DEFAULT, ParamValue
 from ..errors import InvalidParameter
@@ -30,7 +29,7 @@ INT4_MAX = 2_147_483_647
 INT4_MIN = -2_147_483_648
 DBL_MAX = 1.7976931348623157e308
 
-Value = Union[int, float, bool, str]
+Value = int | float | bool | str
 
 
 class Kind(Enum):
@@ -127,7 +126,7 @@ def _to_bool(name: str, raw: ParamValue) -> bool:
             return False
         raise InvalidParameter(f"Hyperparameter {name} is not a valid string for boolean (i.e. 'true' or 'false')")
     if _is_int4(raw):
-        return raw != 0  # type: ignore[operator]
+        return raw != 0
     raise InvalidParameter(f"Hyperparameter {name} must be a boolean or integer")
 
 

@@ -68,7 +68,7 @@ def check_input(target: InputColumn | None, features: Sequence[InputColumn]) -> 
 
 def _distance(values: list[expr.Node], centroid: np.ndarray, kind: str) -> expr.Node:
     """The distance of the input point to one centroid, as openGauss's distance functions define it."""
-    diffs = [expr.sub(v, expr.num(c)) for v, c in zip(values, centroid)]
+    diffs = [expr.sub(v, expr.num(c)) for v, c in zip(values, centroid, strict=True)]
     if kind == "L1":
         return expr.add(*[expr.fn("abs", d) for d in diffs])
     if kind == "Linf":
@@ -134,7 +134,7 @@ class KMeansModel:
         return expr.prediction("int4", body, messages={"arguments": PREDICT_ARGUMENTS, "type": PREDICT_TYPE})
 
 
-def load(data: "ModelData") -> KMeansModel:
+def load(data: ModelData) -> KMeansModel:
     a, s = data.arrays, data.settings
     return KMeansModel(
         centroids=np.asarray(a["centroids"], dtype=np.float64), sizes=np.asarray(a["sizes"], dtype=np.int64),

@@ -25,10 +25,10 @@ import numpy as np
 import psycopg
 
 from ..errors import from_server_error
-from ..optim import PassRecord, verbose_line
 from .base import Trained, TrainingData
 from .hyperparameters import float8_text
-from .linear_regression import LinearModel
+from .linear_model import LinearModel
+from .optim import PassRecord, verbose_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..warehouse import ModelData
@@ -89,12 +89,12 @@ def _array_text(values: np.ndarray) -> str:
     return "{" + ",".join(_text(v) for v in values) + "}"
 
 
-def stored(data: "ModelData") -> bool:
+def stored(data: ModelData) -> bool:
     """Whether a stored linear_regression model came from this solver."""
     return "fit" in data.arrays
 
 
-def load(data: "ModelData") -> LeastSquaresModel:
+def load(data: ModelData) -> LeastSquaresModel:
     fit = np.asarray(data.arrays["fit"], dtype=np.float64)
     return LeastSquaresModel(
         weights=np.asarray(data.arrays["weights"], dtype=np.float64),

@@ -23,17 +23,16 @@ exactly in one aggregate scan inside the database instead: :mod:`db4ai.algorithm
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from .. import expr
-from ..optim import NGD, Optimizer, Scales
-from . import gd, gd_input
-from .base import Algorithm, Signature, TargetKind, Trained, TrainingData
+from . import gd, gd_input, least_squares
+from .base import Algorithm, TargetKind, Trained, TrainingData
 from .hyperparameters import GD_SUPERVISED, with_values
+from .linear_model import LinearModel
+from .optim import NGD, Optimizer, Scales
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..warehouse import ModelData
@@ -42,16 +41,13 @@ NAME = "linear_regression"
 #: openGauss's GD set; the optimizer also accepts db4ai's normal_equations (least_squares.OPTIMIZER).
 HYPERPARAMETERS = with_values(GD_SUPERVISED, "optimizer", ("gd", "ngd", "normal_equations"))
 
-#: The SQL type predictions have, by TARGET type (openGauss's db4ai_predict_by_<type>; int2 -> int4).
-PREDICTION_TYPES = {16: "boolean", 21: "int4", 23: "int4", 20: "int8", 700: "float4", 701: "float8", 1700: "numeric"}
-
 
 #: ``(x·w − y)² / 2`` per row: gradient ``Xᵀ(Xw − y)`` (linregr.cpp).
 SQUARED = gd.Loss(gd.SQUARED)
 
 
 class GramBatches:
-    """Per-batch sufficient statistics of linear least squares (an :class:`~db4ai.optim.Objective`)."""
+    """Per-batch sufficient statistics of linear least squares (an :class:`~db4ai.algorithms.optim.Objective`)."""
 
     def __init__(self, n_features: int, *, track_scales: bool):
         self.n_weights = n_features + 1
@@ -101,7 +97,7 @@ class GramBatches:
         self._scatter.append(scatter)
         self._sizes.append(np.full(count, rows, dtype=np.int64))
 
-    def finish(self) -> "GramBatches":
+    def finish(self) -> GramBatches:
         d = self.n_weights
         self._G = np.concatenate(self._gram) if self._gram else np.empty((0, d, d))
         self._h = np.concatenate(self._xty) if self._xty else np.empty((0, d))
@@ -170,49 +166,10 @@ def squared_error(batches: Batches, w: np.ndarray) -> float:
     return batches.scores(w)[0]
 
 
-# -- the model ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LinearModel:
-    """``x·w + bias``; ``weights`` holds the feature weights then the bias."""
-
-    weights: np.ndarray
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"weights": np.asarray(self.weights, dtype=np.float64)}
-
-    def settings(self) -> dict[str, Any]:
-        return {}
-
-    def coefficients(self) -> np.ndarray:
-        return self.weights
-
-    def details(self) -> list[str]:
-        return []  # "weights: {...}" comes from the coefficients column
-
-    def prediction(self, signature: Signature) -> dict[str, Any] | None:
-        returns = PREDICTION_TYPES.get(signature.output_oid)
-        if returns is None:
-            return None
-        w = self.weights
-        value = expr.dot(expr.inputs(signature.n_inputs, signature.array), w[:-1], w[-1])
-        if signature.array:
-            value = expr.guard_array(signature.n_inputs, value, null_result=expr.null("float8"))
-        if returns == "float8":
-            converted = value
-        elif returns == "boolean":
-            converted = expr.cmp("<>", value, expr.num(0.0))
-        elif returns in ("float4", "numeric"):
-            converted = expr.cast(returns, value)
-        else:  # integers: C's cast truncates toward zero
-            converted = expr.cast(returns, expr.fn("trunc", value))
-        return expr.prediction(returns, converted)
+# -- the model (weights, stored or solved) ------------------------------------------------------
 
 
 def load(data: ModelData) -> LinearModel:
-    from . import least_squares  # it builds on LinearModel: imported here, not at module level
-
     if least_squares.stored(data):
         return least_squares.load(data)
     return LinearModel(np.asarray(data.arrays["weights"], dtype=np.float64))
@@ -223,8 +180,6 @@ def load(data: ModelData) -> LinearModel:
 
 def _solver(data: TrainingData) -> ModuleType | None:
     """The least-squares module when the optimizer selects it, else None."""
-    from . import least_squares
-
     return least_squares if data.hyperparameters["optimizer"] == least_squares.OPTIMIZER else None
 
 
@@ -242,7 +197,8 @@ def train(data: TrainingData) -> Trained:
     hp = data.hyperparameters
     track = hp["optimizer"] == "ngd"
     batch_size = int(hp["batch_size"])
-    return fit(data, gd.read_batches(data, lambda k: make_batches(k, batch_size, track_scales=track)))
+    store = gd.read_batches(data, lambda k: make_batches(k, batch_size, track_scales=track))
+    return fit(data, cast(Batches, store))  # make_batches' stores finish as themselves
 
 
 def fit(data: TrainingData, batches: Batches) -> Trained:
@@ -273,9 +229,9 @@ __all__ = [
     "ALGORITHM",
     "HYPERPARAMETERS",
     "NAME",
+    "SQUARED",
     "GramBatches",
     "LinearModel",
-    "SQUARED",
     "build_batches",
     "fit",
     "make_batches",

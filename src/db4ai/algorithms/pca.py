@@ -10,7 +10,7 @@ so projections are of the raw rows) inside its gradient-descent loop:
 * every batch B moves ``W += XᵦᵀXᵦW / |B|`` and orthonormalises again; on the way it records each
   component's share of ``Σ‖Xᵦwₑ‖²`` (its "relative proportion") and the running standard deviation
   of that share over all updates so far; their sum over the components is the batch's "error";
-* the loop is the GD family's (:mod:`db4ai.optim`): pass 0 trains in scan order, later passes visit
+* the loop is the GD family's (:mod:`db4ai.algorithms.optim`): pass 0 trains in scan order, later passes visit
   the batches in openGauss's rand48 order; a batch's test loss is the error of the update before
   it, totals are kept in single precision, tolerance and max_iterations stop as for GD.
 
@@ -35,14 +35,14 @@ import numpy as np
 
 from .. import expr
 from ..errors import DataError
-from ..optim import DBL_MAX, PassRecord, Rand48, batch_order
 from . import gd, gd_input
 from .base import Algorithm, InputColumn, Inputs, Signature, TargetKind, Trained, TrainingData
 from .hyperparameters import INT4_MAX, Hyperparameter, Kind, float8_text
 from .mt19937 import opengauss_stream
+from .optim import DBL_MAX, PassRecord, Rand48, batch_order
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from ..warehouse import ModelData
 
@@ -74,7 +74,7 @@ def _two_sum(a: float, b: float) -> tuple[float, float]:
     return s, (a - av) + (b - bv)
 
 
-def _compensated(values: "Sequence[float]") -> float:
+def _compensated(values: Iterable[float]) -> float:
     """A twoSum-accumulated sum plus its accumulated error, as openGauss adds shares and deviations."""
     total = correction = 0.0
     for v in values:
@@ -165,7 +165,7 @@ class GramStore:
                 else:
                     self._parts.extend(list(z))
 
-    def finish(self) -> "GramStore":
+    def finish(self) -> GramStore:
         self.sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, dtype=np.int64)
         if self.gram_mode:
             self._grams = np.concatenate(self._parts) if self._parts else np.zeros((0, self.d, self.d))
@@ -226,7 +226,7 @@ def _g16(value: float) -> str:
         return "nan" if math.copysign(1.0, value) > 0 else "-nan"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    return "%.16g" % value
+    return f"{value:.16g}"
 
 
 def format_matrix(weights: np.ndarray) -> str:
@@ -306,7 +306,7 @@ class PCAModel:
 
 
 def _fixed10(value: float) -> str:
-    return "%.10f" % float(value)
+    return f"{float(value):.10f}"
 
 
 def load(data: ModelData) -> PCAModel:
@@ -319,7 +319,7 @@ def load(data: ModelData) -> PCAModel:
 # -- training -------------------------------------------------------------------------------------
 
 
-def check_input(target: InputColumn | None, features: "Sequence[InputColumn]") -> Inputs:
+def check_input(target: InputColumn | None, features: Sequence[InputColumn]) -> Inputs:
     """openGauss's GD input rules without a target: numeric scalars or one float array."""
     return gd_input.check_features(features)
 
@@ -331,7 +331,7 @@ def read(data: TrainingData) -> GramStore:
         if len(values) == 0:
             continue
         if builder is None:
-            builder = gd.BatchBuilder(GramStore(values.shape[1], batch_size), batch_size)  # type: ignore[arg-type]
+            builder = gd.BatchBuilder(GramStore(values.shape[1], batch_size), batch_size)
         builder.add(values)
     if builder is None:
         raise DataError("Input data is empty")

@@ -99,7 +99,7 @@ class Gaussian:
     offsets: np.ndarray  # (D,)
 
     @classmethod
-    def draw(cls, n_inputs: int, components: int, gamma: float, seed: int) -> "Gaussian":
+    def draw(cls, n_inputs: int, components: int, gamma: float, seed: int) -> Gaussian:
         d = default_components(components, n_inputs)
         weights = gaussian_matrix(n_inputs, d, 0.0, math.sqrt(2.0 * gamma), seed)
         offsets = uniform_matrix(d, 1, 0.0, 2.0 * math.pi, (seed + 1) & 0xFFFFFFFF).reshape(d)
@@ -140,7 +140,7 @@ class Polynomial:
     coefs: np.ndarray  # (D,)
 
     @classmethod
-    def draw(cls, n_inputs: int, components: int, degree: int, coef0: float, seed: int) -> "Polynomial":
+    def draw(cls, n_inputs: int, components: int, degree: int, coef0: float, seed: int) -> Polynomial:
         d = default_components(components, n_inputs)
         rnd = Drand48(seed)
         maclaurin = maclaurin_coefficients(degree, coef0)
@@ -184,7 +184,7 @@ class Polynomial:
         projections = [_signed_sum(inputs, row) for row in self.weights]
         out: list[expr.Node] = []
         at = 0
-        for rep, coef in zip(self.reps, self.coefs):
+        for rep, coef in zip(self.reps, self.coefs, strict=True):
             factors = projections[at : at + int(rep)]
             at += int(rep)
             out.append(expr.mul(*factors, expr.num(float(coef)), expr.num(self.scale)))
@@ -215,7 +215,7 @@ def _by_rows(transform: Callable[[np.ndarray, np.ndarray], None], x: np.ndarray,
 def _signed_sum(inputs: list[expr.Node], signs: np.ndarray) -> expr.Node:
     """``Σ ±x_f`` in order (a weight of ±1 multiplies exactly, so ``x·(−1)`` is ``−x``)."""
     node: expr.Node | None = None
-    for value, sign in zip(inputs, signs):
+    for value, sign in zip(inputs, signs, strict=True):
         if node is None:
             node = value if sign > 0 else expr.neg(value)
         else:

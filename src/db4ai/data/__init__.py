@@ -43,13 +43,13 @@ from ._types import Column, describe
 from .feeder import BatchFeeder
 
 __all__ = [
+    "PARALLEL_SETTING",
     "BatchFeeder",
     "Cache",
     "CacheKey",
     "Column",
     "Frame",
     "Matrix",
-    "PARALLEL_SETTING",
     "SequenceBatch",
     "cache_key",
     "describe",

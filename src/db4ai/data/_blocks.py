@@ -184,7 +184,7 @@ class BlockReader:
                     self.from_cache += 1
                     yield b, np.load(self._path(b), allow_pickle=False)  # type: ignore[arg-type]
                 else:
-                    got, values = next(fetched)  # type: ignore[call-overload]
+                    got, values = next(fetched)
                     if got != b:  # pragma: no cover - guarded by the query's ORDER BY
                         raise AssertionError(f"block {got} arrived instead of {b}")
                     self.from_database += 1

@@ -12,7 +12,6 @@ it had it, so a plain table is still read in parallel page ranges.
 from __future__ import annotations
 
 import secrets
-from typing import cast
 
 import psycopg
 import sqlglot
@@ -58,7 +57,7 @@ def _in_place(query: str, column: str, width: int) -> str | None:
     else:
         inner = item.unalias().sql(dialect="postgres")
     marker = f"db4ai_points_{secrets.token_hex(8)}"
-    rewritten = cast(exp.Select, tree.copy())
+    rewritten = tree.copy()
     rewritten.set("expressions", [exp.column(marker)])
     text = rewritten.sql(dialect="postgres")
     if text.count(marker) != 1:  # pragma: no cover - defensive

@@ -243,7 +243,7 @@ def stream_matrix(conn: psycopg.Connection, query: str, *, chunk_rows: int = 655
     overlaps the read.
     """
     _check_missing(missing)
-    columns, frames = _frames(conn, query, chunk_rows, parallel, cache)
+    _, frames = _frames(conn, query, chunk_rows, parallel, cache)
     matrices = _matrices(frames, missing)
     return prefetched(matrices, prefetch) if prefetch > 0 else matrices
 

@@ -117,7 +117,7 @@ def _plan(conn: psycopg.Connection, query: str, key: str, order_by: list[str], m
         order_cols = [ident(f"o{i}") for i in range(len(order_by))]
     element_types = {name: oid for name, oid, _ in _description(conn, steps)}
     codecs = []
-    for i, (name, oid, elem) in enumerate(values):
+    for i, (name, oid, _elem) in enumerate(values):
         step_oid = element_types[f"v{i}"]
         found = CODECS.get(step_oid)
         if found is None or found.kind == "float_array":
@@ -127,6 +127,7 @@ def _plan(conn: psycopg.Connection, query: str, key: str, order_by: list[str], m
         codecs.append(found)
     order = sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(sql.SQL("s.{}").format(c) for c in order_cols)) \
         if order_cols else sql.SQL("")
+    cut: sql.Composable
     if max_length is None:
         cut = sql.SQL("")
     elif keep == "first":

@@ -13,7 +13,6 @@ import psycopg
 from psycopg import sql
 
 from ..dialect import postgres_text
-
 from ..errors import FeatureError
 
 

@@ -131,7 +131,7 @@ class TorchDataset(IterableDataset[torch.Tensor]):
     def __iter__(self) -> Iterator[torch.Tensor]:
         worker, workers = _worker()
         batches = self._planned(worker, workers) if self.planned else self._plain(worker, workers)
-        with closing(batches):
+        with closing(batches):  # type: ignore[type-var]
             for batch in batches:
                 yield torch.from_numpy(np.ascontiguousarray(batch)).to(self.dtype)
 
@@ -153,7 +153,7 @@ class TorchDataset(IterableDataset[torch.Tensor]):
             rows = self._rows_of(reader, pieces)
             if self.shuffle:
                 rows = self._mixed(rows, worker)
-            with closing(rows):
+            with closing(rows):  # type: ignore[type-var]
                 yield from _consecutive(rows, self.batch_size)
 
     def _rows_of(self, reader: _blocks.BlockReader, pieces: Sequence[_blocks.Piece]) -> Iterator[np.ndarray]:
@@ -251,14 +251,14 @@ class SequenceDataset(IterableDataset[dict[str, Any]]):
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             if self.batch_size is None:
                 items = sequence_items(conn, self.query, part=part, parts=parts, **self.options)
-                with closing(items):
+                with closing(items):  # type: ignore[type-var]
                     for key, values in items:
                         t = torch.from_numpy(values)
                         yield {"key": key, "values": t if self.dtype is None else t.to(self.dtype)}
                 return
             batches = sequences(conn, self.query, batch_size=self.batch_size, part=part, parts=parts,
                                 **self.options, **self.batching)
-            with closing(batches):
+            with closing(batches):  # type: ignore[type-var]
                 for batch in batches:
                     yield batch_tensors(batch, self.dtype)
 

@@ -21,10 +21,10 @@ if SQLGLOTC_INSTALLED:  # pragma: no cover - depends on the environment
         "cannot be extended with the DB4AI grammar; run `pip uninstall sqlglotc`"
     )
 
-from ._dialect import DB4AI  # noqa: E402
-from ._render import PredictCall, render_query  # noqa: E402
-from ._script import is_complete, parse_script, postgres_text, tokenize  # noqa: E402
-from .statements import (  # noqa: E402
+from ._dialect import DB4AI
+from ._render import PredictCall, render_query
+from ._script import is_complete, parse_script, postgres_text, tokenize
+from .statements import (
     DEFAULT,
     AnyStatement,
     CreateModel,

@@ -7,6 +7,8 @@ read="db4ai")`` works once :mod:`db4ai.dialect` is imported.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.tokens import TokenType
 
@@ -21,7 +23,7 @@ class DB4AI(Postgres):
         KEYWORDS = {k: v for k, v in Postgres.Tokenizer.KEYWORDS.items() if k != "EXPLAIN"}
         # No "rest of the statement is one string" mode (VACUUM, DO, CALL, ...): every
         # statement is tokenized fully, so splitting a script never depends on it.
-        COMMANDS: set[TokenType] = set()
+        COMMANDS: ClassVar[set[TokenType]] = set()
 
     Parser = DB4AIParser
     Generator = DB4AIGenerator

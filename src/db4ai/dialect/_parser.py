@@ -13,11 +13,11 @@ The parser is driven one statement at a time by :mod:`._script`, which sets
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import sqlglot.expressions as exp
-from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError as SqlglotParseError
+from sqlglot.parsers.postgres import PostgresParser
 from sqlglot.tokens import Token, TokenType
 
 from . import _nodes as n
@@ -62,10 +62,10 @@ _QUERY_STARTS = frozenset({TokenType.SELECT, TokenType.WITH, TokenType.VALUES, T
 _SNAPSHOT_VERBS = ("INSERT", "UPDATE", "DELETE", "ALTER")
 
 
-class DB4AIParser(Postgres.Parser):
-    FUNCTIONS = {k: v for k, v in Postgres.Parser.FUNCTIONS.items() if k != "PREDICT"}
+class DB4AIParser(PostgresParser):
+    FUNCTIONS = {k: v for k, v in PostgresParser.FUNCTIONS.items() if k != "PREDICT"}
     NO_PAREN_FUNCTION_PARSERS = {
-        **Postgres.Parser.NO_PAREN_FUNCTION_PARSERS,
+        **PostgresParser.NO_PAREN_FUNCTION_PARSERS,
         "PREDICT": lambda self: self._parse_predict_by(),
     }
 
@@ -81,7 +81,7 @@ class DB4AIParser(Postgres.Parser):
         """Stock parse, except that semicolons inside USING (...) do not split statements."""
         return super().parse(hide_nested_semicolons(raw_tokens), sql)
 
-    def raise_error(self, message: str, token: Token | None = None) -> None:  # type: ignore[override]
+    def raise_error(self, message: str, token: Token | None = None) -> None:
         raise SyntaxFailure(None, token or self._curr or None)
 
     def _warn_unsupported(self) -> None:
@@ -211,7 +211,7 @@ class DB4AIParser(Postgres.Parser):
             expression = self._spanned(self._parse_assignment)
             if stop_word and self._at_word(stop_word):
                 return expression
-            return self._parse_alias(expression)
+            return cast(exp.Expr, self._parse_alias(expression))
 
         return self._parse_csv(item)
 

@@ -7,6 +7,7 @@ a DB4AI verb, contains ``PREDICT BY``, or contains ``@``. Every other statement 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from sqlglot.errors import TokenError
@@ -99,11 +100,11 @@ def _tokens(source: SourceIndex) -> list[Token]:
 
 
 def _starts_with(tokens: list[Token], words: tuple[str, ...]) -> bool:
-    return len(tokens) >= len(words) and all(word(t) == w for t, w in zip(tokens, words))
+    return len(tokens) >= len(words) and all(word(t) == w for t, w in zip(tokens, words, strict=False))
 
 
 def _pairs(tokens: list[Token], first: str, second: str) -> list[Token]:
-    return [a for a, b in zip(tokens, tokens[1:]) if word(a) == first and word(b) == second]
+    return [a for a, b in itertools.pairwise(tokens) if word(a) == first and word(b) == second]
 
 
 def _catalog_spans(tokens: list[Token], base: int) -> tuple[tuple[int, int], ...]:

@@ -9,7 +9,6 @@ identifiers are already case-folded the PostgreSQL way (unquoted -> lower case).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import sqlglot.expressions as exp
 
@@ -17,9 +16,9 @@ import sqlglot.expressions as exp
 class _Default:
     """Marker for ``WITH name = DEFAULT``."""
 
-    _instance: "_Default | None" = None
+    _instance: _Default | None = None
 
-    def __new__(cls) -> "_Default":
+    def __new__(cls) -> _Default:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -32,7 +31,7 @@ DEFAULT = _Default()
 
 #: A hyperparameter value as written: int, float, str (string literal or bare word),
 #: bool (TRUE/FALSE keyword) or DEFAULT.
-ParamValue = Union[int, float, str, bool, _Default]
+ParamValue = int | float | str | bool | _Default
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ class Query(Statement):
     """
 
     tree: exp.Expr | None = field(default=None, repr=False)
-    predicts: tuple["exp.Expr", ...] = field(default=(), repr=False)  # PredictBy nodes in tree, in order
+    predicts: tuple[exp.Expr, ...] = field(default=(), repr=False)  # PredictBy nodes in tree, in order
     catalog_spans: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -178,8 +177,8 @@ class SnapshotCommand(Statement):
     snapshot: SnapshotRef
 
 
-DB4AIStatement = Union[CreateModel, DropModel, EvaluateModel, CreateSnapshot, SampleSnapshot, SnapshotCommand]
-AnyStatement = Union[Query, DB4AIStatement]
+DB4AIStatement = CreateModel | DropModel | EvaluateModel | CreateSnapshot | SampleSnapshot | SnapshotCommand
+AnyStatement = Query | DB4AIStatement
 
 __all__ = [
     "DEFAULT",

@@ -38,6 +38,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .gd_codes import GD, NGD
+
 DBL_MAX = 1.7976931348623157e308
 
 
@@ -51,7 +53,7 @@ class Objective(Protocol):
         """openGauss's test loss of every batch at ``w`` (frozen for the pass)."""
         ...
 
-    def train_pass(self, order: np.ndarray, w: np.ndarray, optimizer: "Optimizer", first: bool) -> np.ndarray:
+    def train_pass(self, order: np.ndarray, w: np.ndarray, optimizer: Optimizer, first: bool) -> np.ndarray:
         """Train on the batches in ``order`` (one step each) from ``w``, updating it in place and
         returning it; ``first``: pass 0 (ngd learns its scales)."""
         ...
@@ -94,14 +96,13 @@ class Rand48:
 def batch_order(rng: Rand48, n_batches: int) -> np.ndarray:
     """One pass's batch order as openGauss's shuffle cache draws it (one draw per batch): batch
     ``lrand48_r() % remaining`` is next, and the last remaining batch moves into its slot."""
-    from .algorithms import gd_kernels  # compiled; loaded when training starts
+    from . import gd_kernels  # compiled; loaded when training starts
 
     return gd_kernels.batch_order(rng.state, n_batches)
 
 
 # -- optimizers ----------------------------------------------------------------------------------
 
-GD, NGD = 0, 1  # the optimizer kinds the compiled passes know (db4ai.algorithms.gd_kernels)
 
 
 @dataclass
@@ -192,7 +193,7 @@ def _quiet_losses(objective: Objective, w: np.ndarray) -> np.ndarray:
 def _loop(objective: Objective, optimizer: Optimizer, pool: ThreadPoolExecutor, rng: Rand48, kept: np.ndarray,
           w: np.ndarray, max_iterations: int, tolerance: float, max_seconds: int, start: float,
           on_pass: Callable[[PassRecord], None] | None, clock: Callable[[], float]) -> TrainResult:
-    from .algorithms.gd_kernels import float_total
+    from .gd_kernels import float_total
 
     n_batches = len(objective.sizes)
     prev_loss = DBL_MAX
@@ -276,7 +277,7 @@ def _g16(v: float) -> str:
         return "nan" if math.copysign(1.0, v) > 0 else "-nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    return "%.16g" % v
+    return f"{v:.16g}"
 
 
 def verbose_line(record: PassRecord, tolerance: float, tuples: int, *, accuracy: float = -1.0) -> str:
