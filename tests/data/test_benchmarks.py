@@ -14,8 +14,8 @@ from benchmarks._harness import Measurement, ratios, table_text
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_benchmarks_run_at_2000_rows_and_save_all_groups(db_dsn, tmp_path):
-    done = subprocess.run([sys.executable, "-m", "benchmarks", "--rows", "2000", "--repeats", "1",
+def test_benchmarks_run_at_10000_rows_and_save_all_groups(db_dsn, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--rows", "10000", "--repeats", "1",
                            "--out", str(tmp_path), "--dsn", db_dsn],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
@@ -25,7 +25,7 @@ def test_benchmarks_run_at_2000_rows_and_save_all_groups(db_dsn, tmp_path):
     expected = {group for module, group in MODULES.items() if (ROOT / "benchmarks" / f"{module}.py").is_file()}
     assert {"read", "scaling"} <= expected
     assert {m["group"] for m in latest["measurements"]} == expected
-    assert latest["rows"] == 2000 and latest["machine"]["cpu_count"] >= 1
+    assert latest["rows"] == 10000 and latest["machine"]["cpu_count"] >= 1
     assert {"postgresql", "python", "numpy"} <= set(latest["machine"])
     for m in latest["measurements"]:
         assert m["value"] >= 0, m
