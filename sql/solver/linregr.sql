@@ -68,7 +68,6 @@ DECLARE
     v_q    float8[] := '{}';                                 -- orthonormal basis of X's null space, d x (k - r)
     v_nq   int4;
     v_u    float8[];
-    v_z    float8[];
     v_tmp  float8[];
     v_acc  float8;
     v_dot  float8;

@@ -61,7 +61,13 @@ def test_plpgsql_check_finds_no_error(db: psycopg.Connection, db_dsn: str) -> No
                          " AND l.lanname = 'plpgsql'").fetchone()[0]
     for f in findings:
         print(f"plpgsql_check {f[2]}: {f[0]}{' on ' + f[1] if f[1] else ''} line {f[4]} ({f[5]}): {f[3]}")
-    errors = [f for f in findings if f[2] == "error"]
-    print(f"plpgsql_check: {checked} functions, {len(findings)} findings, {len(errors)} errors")
+    citus = db.execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'").fetchone() is not None
+    errors = [f for f in findings if f[2] == "error" and (citus or not _names_citus(f[3]))]
+    unresolved = [f for f in findings if f[2] == "error" and f not in errors]
+    print(f"plpgsql_check: {checked} functions, {len(findings)} findings, {len(errors)} errors"
+          f" ({len(unresolved)} more name Citus objects, absent without the citus extension)")
     assert checked > 30
     assert errors == []
+    # only the Citus code paths may name them, and only the statements that call Citus
+    assert {f[0].split("(")[0] for f in unresolved} <= {
+        "db4ai_internal._citus_table", "db4ai_internal._distributed_store", "db4ai_internal._distribution_column"}
