@@ -29,6 +29,10 @@ def __getattr__(name: str):  # the shim pulls in sqlglot and the model code: loa
         from . import connection
 
         return getattr(connection, name)
+    if name == "load_model":
+        from .models import load_model
+
+        return load_model
     if name in _SUBMODULES:
         import importlib
 
@@ -51,5 +55,6 @@ __all__ = [
     "__version__",
     "connect",
     "install",
+    "load_model",
     "uninstall",
 ]

@@ -179,15 +179,20 @@ class _Training:
     _discarded: int = 0
     _passes: list[PassRecord] = field(default_factory=list)
 
-    def chunks(self, *, points: int | None = None) -> Iterator[np.ndarray]:
+    def chunks(self, *, points: int | None = None, missing: str = "discard") -> Iterator[np.ndarray]:
         from . import data  # the data layer pulls in its own dependencies; load it when training
 
         started = time.monotonic()
         rows = discarded = 0
         query = self.query if points is None else data.points_query(self.conn, self.query, points)
-        for chunk in data.stream_matrix(self.conn, query, cache=self.cache, parallel=self.parallel):
+        for chunk in data.stream_matrix(self.conn, query, cache=self.cache, parallel=self.parallel, missing=missing):
             discarded += chunk.discarded
             values = chunk.values
+            if missing != "discard" and self.target is not None and len(values):
+                unlabeled = np.isnan(values[:, 0])  # a NULL target is never a missing value
+                if unlabeled.any():
+                    discarded += int(np.count_nonzero(unlabeled))
+                    values = values[~unlabeled]
             if self.encoder is not None and len(values):
                 values = values.copy() if not values.flags.writeable else values
                 values[:, 0] = self.encoder(values[:, 0])
@@ -305,7 +310,8 @@ def _record(stmt: CreateModel, plan: _Plan, training: _Training, trained: Traine
     algorithm = plan.algorithm
     hp = training.hyperparameters
     inputs = training.inputs
-    output_oid = training.target.column.type_oid if training.target is not None else algorithm.output_oid
+    output_oid = algorithm.output_oid if algorithm.output_oid is not None else (
+        training.target.column.type_oid if training.target is not None else None)
     assert output_oid is not None, "an unsupervised algorithm declares the type of its predictions"
     hp = {**hp, **(trained.hyperparameters or {})}  # what training settled (an inferred dimension)
     model = trained.model
@@ -408,6 +414,16 @@ def drop_model(conn: psycopg.Connection, name: str, *, if_exists: bool = False) 
     warehouse.drop(conn, name, if_exists=if_exists)
 
 
+def load_model(conn: psycopg.Connection, name: str) -> Any:
+    """A stored model as an object of the library that trained it, where there is one (xgboost_*: an
+    ``xgboost.Booster``, to predict, dump or export with XGBoost's own tools); otherwise db4ai's model
+    object (its ``arrays()``, ``settings()``, ``details()``). Reads no pickle."""
+    stored = warehouse.load(conn, name)
+    model = algorithms.load(stored.algorithm).load(stored.data)
+    native = getattr(model, "native", None)
+    return native() if callable(native) else model
+
+
 def evaluate_call(model: str, relation: str) -> tuple[sql.SQL, list[str]]:
     """EVALUATE MODEL ``model`` FROM ``relation``: the db4ai.evaluate_model call and its parameters
     (the metrics are computed in PostgreSQL; see sql/model/evaluate.sql)."""
@@ -445,5 +461,5 @@ def predict_by_sql(conn: psycopg.Connection, model: str, features: Sequence[Any]
     return warehouse.predict_call_sql(conn, model, [str(f) for f in features])
 
 
-__all__ = ["create_model", "drop_model", "evaluate", "evaluate_call", "explain_create_model", "predict_by_sql",
-           "prediction_sql", "training_query"]
+__all__ = ["create_model", "drop_model", "evaluate", "evaluate_call", "explain_create_model", "load_model",
+           "predict_by_sql", "prediction_sql", "training_query"]

@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass
 
 from ..errors import FeatureError, InvalidParameter
-from . import kmeans, linear_regression, logistic_regression, multiclass, pca, svm_classification
+from . import boosting, kmeans, linear_regression, logistic_regression, multiclass, pca, svm_classification
 from .base import Algorithm
 
 
@@ -32,10 +32,10 @@ REGISTRY: dict[str, Registered] = {
         Registered("linear_regression", True, linear_regression.ALGORITHM),
         Registered("pca", False, pca.ALGORITHM),
         Registered("kmeans", False, kmeans.ALGORITHM),
-        Registered("xgboost_regression_logistic", True),
-        Registered("xgboost_binary_logistic", True),
-        Registered("xgboost_regression_squarederror", True),
-        Registered("xgboost_regression_gamma", True),
+        Registered("xgboost_regression_logistic", True, boosting.REGRESSION_LOGISTIC),
+        Registered("xgboost_binary_logistic", True, boosting.BINARY_LOGISTIC),
+        Registered("xgboost_regression_squarederror", True, boosting.REGRESSION_SQUAREDERROR),
+        Registered("xgboost_regression_gamma", True, boosting.REGRESSION_GAMMA),
         Registered("multiclass", True, multiclass.ALGORITHM),
     )
 }

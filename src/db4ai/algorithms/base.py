@@ -100,10 +100,13 @@ class TrainingData(Protocol):
     def hyperparameters(self) -> Mapping[str, Value]:
         """The validated hyperparameters, defaults filled in."""
 
-    def chunks(self, *, points: int | None = None) -> Iterator[np.ndarray]:
+    def chunks(self, *, points: int | None = None, missing: str = "discard") -> Iterator[np.ndarray]:
         """float64 rows ``[target, x1..xk]`` (no target column when unsupervised) in scan order, a chunk
         at a time (bounded memory). Rows with a NULL value are left out and counted in
         :attr:`discarded`. May be called again for another pass over the rows.
+
+        ``missing="nan"``: a NULL (or NaN) scalar feature comes as NaN instead, for algorithms that
+        treat it as a missing value; rows with a NULL target are still left out and counted.
 
         ``points=w`` (one array feature, unsupervised): every row whose array is not NULL comes as
         ``[dead, x1..xw]``: ``dead`` 0 for a 1-D array of ``w`` elements without NULLs, else 1 with
@@ -185,7 +188,7 @@ class Algorithm:
     check_input: Callable[[InputColumn | None, Sequence[InputColumn]], Inputs]
     train: Callable[[TrainingData], Trained]
     load: Callable[[ModelData], Model]
-    output_oid: int | None = None  # unsupervised: the type of predictions (supervised: the target's)
+    output_oid: int | None = None  # the type of predictions (None: the target's; unsupervised must say)
     max_categories: int | None = None  # BINARY: 2
     #: For training that computes in SQL: the statement ``train`` runs for this data and these
     #: hyperparameters (EXPLAIN CREATE MODEL shows its plan); None, or returning None: ``train``
