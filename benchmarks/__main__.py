@@ -23,7 +23,7 @@ from benchmarks._harness import BenchContext, Measurement, create_data, machine_
 # Module -> group name its measurements carry; run in this order.
 MODULES = {"read": "read", "train": "train", "predict": "predict", "classify": "classify", "smallbatch": "smallbatch",
            "snapshots": "snapshot", "scaling": "scaling", "sequences": "sequences", "solver": "solver",
-           "kmeans": "kmeans", "pca": "pca"}
+           "kmeans": "kmeans", "pca": "pca", "boosting": "xgboost"}
 HERE = Path(__file__).resolve().parent
 
 

@@ -42,7 +42,7 @@ RUNS = ("sql", "python")
 #: optional packages, and how a block shows that it needs one
 NEEDS = (
     ("torch", re.compile(r"^\s*(?:import|from)\s+torch\b", re.M)),
-    ("xgboost", re.compile(r"\bUSING\s+xgboost", re.I)),
+    ("xgboost", re.compile(r"\bUSING\s+xgboost|\bload_model\(", re.I)),
 )
 
 

@@ -39,11 +39,22 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FLOAT8 = 701
 
+def _sigmoid(s: expr.Node) -> expr.Node:
+    """``1/(1+exp(−s))``, the margin clamped to ±700: PostgreSQL's exp raises on overflow where C
+    returns infinity, and beyond 700 the float32 probability is 0 or 1 either way."""
+    clamped = expr.fn("least", expr.fn("greatest", s, expr.num(-700.0)), expr.num(700.0))
+    return expr.div(expr.num(1.0), expr.add(expr.num(1.0), expr.fn("exp", expr.neg(clamped))))
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
 #: XGBoost objective -> (margin of a base_score, link from margin to prediction).
 LINKS: dict[str, tuple[Callable[[float], float], Callable[[expr.Node], expr.Node]]] = {
     "reg:squarederror": (lambda p: p, lambda s: s),
-    "reg:logistic": (lambda p: math.log(p / (1.0 - p)), lambda s: expr.div(1.0, expr.add(1.0, expr.fn("exp", expr.neg(s))))),
-    "binary:logistic": (lambda p: math.log(p / (1.0 - p)), lambda s: expr.div(1.0, expr.add(1.0, expr.fn("exp", expr.neg(s))))),
+    "reg:logistic": (_logit, _sigmoid),
+    "binary:logistic": (_logit, _sigmoid),
     "reg:gamma": (math.log, lambda s: expr.fn("exp", s)),
 }
 
