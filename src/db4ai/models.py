@@ -174,6 +174,7 @@ class _Training:
     encoder: targets.StreamEncoder | None = None
     on_pass: Callable[[PassRecord], None] | None = None
     on_rows: Callable[[int], None] | None = None
+    feature_names: tuple[str, ...] = ()
     read_seconds: float = 0.0
     _rows: int = 0
     _discarded: int = 0
@@ -284,6 +285,7 @@ def create_model(
             target=None if target_column is None else Target(target_column, encoding.categories),
             hyperparameters=hp, start=time.monotonic(), cache=cache, parallel=parallel,
             encoder=encoding.encoder, on_pass=logged, on_rows=progress.rows if progress is not None else None,
+            feature_names=_feature_names(stmt, inputs),
         )
         trained = algorithm.train(training)
         if training.rows == 0:
@@ -327,7 +329,7 @@ def _record(stmt: CreateModel, plan: _Plan, training: _Training, trained: Traine
     table = algorithm.hyperparameters
     data = warehouse.ModelData(
         algorithm=algorithm.name,
-        feature_names=tuple(item.label for item in stmt.features) if stmt.features else tuple(c.name for c in inputs.columns),
+        feature_names=_feature_names(stmt, inputs),
         feature_oids=inputs.oids,
         output_oid=output_oid,
         hyperparameters={k: hp[k] for k in (h.name for h in table)},
@@ -372,6 +374,11 @@ def _with_target(prediction: dict[str, Any] | None, stmt: CreateModel, algorithm
     if algorithm.target is TargetKind.BINARY and target.categories and len(target.categories) == 2:
         about["positive"] = target.categories[1]
     return {**prediction, "target": about}
+
+
+def _feature_names(stmt: CreateModel, inputs: Inputs) -> tuple[str, ...]:
+    """The FEATURES items as the user named them (alias, column, expression text)."""
+    return tuple(item.label for item in stmt.features) if stmt.features else tuple(c.name for c in inputs.columns)
 
 
 def _n_inputs(model: Any, inputs: Inputs) -> int:

@@ -29,6 +29,7 @@ class ArrayTraining:
     conn: Any = None
     query: str = ""
     start: float = field(default_factory=time.monotonic)
+    feature_names: tuple[str, ...] = ()
     notices: list[str] = field(default_factory=list)
     passes: list[PassRecord] = field(default_factory=list)
 

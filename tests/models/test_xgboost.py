@@ -287,6 +287,12 @@ def test_batches_add_rounds_to_one_booster_as_xgboost_would(shim):
     assert not np.array_equal(db4ai.load_model(shim, "mw").predict(everything), ours.predict(everything))
     logged = shim.execute("SELECT count(*) FROM db4ai.gs_model_training_log WHERE modelname = 'mb'").fetchone()[0]
     assert logged == 9  # one line per boosting round
+    # gs_explain_model: the trees and each feature's gain importance, under the FEATURES names
+    explain = shim.execute("SELECT gs_explain_model('mb')").fetchone()[0]
+    gains = ours.get_score(importance_type="gain")
+    assert "trees: 9\n" in explain
+    assert "importance (gain): {" + ", ".join(f"{n}: {gains[f]:.10f}" for n, f in zip("abc", ("f0", "f1", "f2"), strict=True)
+                                      if f in gains).replace(", ", ",") + "}" in explain
 
 
 def test_only_null_is_missing(shim):

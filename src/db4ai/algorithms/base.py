@@ -95,6 +95,7 @@ class TrainingData(Protocol):
     inputs: Inputs
     target: Target | None
     start: float  # time.monotonic() when training began (for max_seconds)
+    feature_names: tuple[str, ...]  # the FEATURES items as the user named them (the query says f1, f2, ...)
 
     @property
     def hyperparameters(self) -> Mapping[str, Value]:

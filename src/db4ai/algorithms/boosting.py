@@ -139,8 +139,7 @@ def _train(objective: str, data: TrainingData) -> Trained:
             data.progress(record)
     if booster is None:
         raise DataError(EMPTY)
-    names = tuple(c.name for c in data.inputs.columns)
-    model = BoostedModel(bytes(booster.save_raw(raw_format="ubj")), names)
+    model = BoostedModel(bytes(booster.save_raw(raw_format="ubj")), tuple(data.feature_names))
     return Trained(model=model, iterations=n_iter, scores={metric: score}, log=tuple(log))
 
 
