@@ -97,6 +97,7 @@ DECLARE
     v_mse      float8;
     v_mae      float8;
     v_ss_tot   float8;
+    v_actual   text;
 BEGIN
     PERFORM db4ai_internal._check_model_name(p_model);
     SELECT * INTO m FROM db4ai.gs_model_warehouse AS w WHERE w.modelname = p_model::name;
@@ -129,10 +130,16 @@ BEGIN
     v_type := db4ai_internal._prediction_returns(m.prediction, m.outputtype);
 
     IF v_about ->> 'kind' = 'continuous' THEN
+        -- a bool target (a regression on it, or xgboost's logistic objectives) counts as 0/1, as in training
+        v_actual := pg_catalog.format('q.%I', v_target);
+        IF (SELECT a.atttypid FROM pg_catalog.pg_attribute a WHERE a.attrelid = v_rel AND a.attname = v_target)
+           = 'boolean'::regtype THEN
+            v_actual := 'CAST(' || v_actual || ' AS int4)';
+        END IF;
         EXECUTE pg_catalog.format(
             'SELECT count(*)::float8, avg((p - y) * (p - y)), avg(abs(p - y)), var_pop(y) * count(*)
-               FROM (SELECT CAST(%s AS float8) AS p, CAST(q.%I AS float8) AS y FROM %s AS q) AS e
-              WHERE p IS NOT NULL AND y IS NOT NULL', v_pred, v_target, v_rel)
+               FROM (SELECT CAST(%s AS float8) AS p, CAST(%s AS float8) AS y FROM %s AS q) AS e
+              WHERE p IS NOT NULL AND y IS NOT NULL', v_pred, v_actual, v_rel)
            INTO v_rows, v_mse, v_mae, v_ss_tot;
         RETURN QUERY VALUES ('rows', v_rows, NULL::text, NULL::text), ('mse', v_mse, NULL, NULL),
                             ('rmse', pg_catalog.sqrt(v_mse), NULL, NULL), ('mae', v_mae, NULL, NULL),

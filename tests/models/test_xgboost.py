@@ -353,3 +353,15 @@ def test_without_the_extra_the_error_names_it(db_dsn):
     ), done.stderr
     with psycopg.connect(db_dsn) as conn:
         assert leftovers(conn) == (0, 0, 0)
+
+
+def test_evaluate_model_on_a_bool_target(shim):
+    """EVALUATE MODEL compares the probabilities with the bool target as 0/1, as training read it."""
+    X = random_table(shim, n=2000)
+    shim.execute("CREATE VIEW labelled AS SELECT a, b, c, y01 > 0 AS hit FROM r")
+    shim.execute("CREATE MODEL mh USING xgboost_binary_logistic FEATURES a, b, c TARGET y01 > 0 AS hit FROM r WITH n_iter = 5")
+    metrics = {name: value for name, value, *_ in shim.execute("EVALUATE MODEL mh FROM labelled").fetchall()}
+    y = np.array([v for (v,) in shim.execute("SELECT y01 FROM r ORDER BY id")])
+    p = db4ai.load_model(shim, "mh").predict(xgb.DMatrix(X.astype(np.float32), missing=np.nan)).astype(np.float64)
+    assert metrics["rows"] == 2000
+    assert metrics["mse"] == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-6)
