@@ -1,6 +1,7 @@
 """One rank of the gloo test in test_distributed.py: RANK, WORLD_SIZE, MASTER_ADDR/PORT come from
 the environment; writes the ids of every batch it got, per mode and epoch, to <out>/rank<R>.json."""
 
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ from db4ai.data.torch import TorchDataset
 
 
 def main(dsn: str, out: Path) -> None:
-    dist.init_process_group("gloo", init_method="env://")
+    # a rendezvous that cannot complete (the other rank gone) fails in a minute instead of hanging
+    dist.init_process_group("gloo", init_method="env://", timeout=datetime.timedelta(seconds=60))
     rank = dist.get_rank()
     results = {}
     for mode in ("exact", "drop_tail"):

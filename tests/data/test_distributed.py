@@ -160,12 +160,21 @@ def _free_port() -> int:
 def test_two_gloo_processes_with_two_workers_each(ranked, db_dsn, tmp_path):
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2",
            "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, str(HERE / "_ddp_rank.py"), db_dsn, str(tmp_path)],
-                              env={**env, "RANK": str(rank)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for rank in range(2)]
-    for p in procs:
-        _, err = p.communicate(timeout=240)
-        assert p.returncode == 0, err
+    # their output goes to files: a pipe the test does not drain while it waits for the other rank
+    # would block a chatty rank, and with it the collective calls of both
+    logs = [tmp_path / f"rank{rank}.log" for rank in range(2)]
+    procs = []
+    for rank, log in enumerate(logs):
+        with log.open("w") as out:
+            procs.append(subprocess.Popen([sys.executable, str(HERE / "_ddp_rank.py"), db_dsn, str(tmp_path)],
+                                          env={**env, "RANK": str(rank)}, stdout=out, stderr=subprocess.STDOUT))
+    try:
+        for p, log in zip(procs, logs, strict=True):
+            p.wait(timeout=240)
+            assert p.returncode == 0, log.read_text()
+    finally:
+        for p in procs:
+            p.kill()
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     for mode in ("exact", "drop_tail"):
         epochs = [[ranks[r][mode][e] for r in range(2)] for e in range(3)]  # epochs 0, 1, 0 again
