@@ -91,6 +91,16 @@ def add(*terms: Node) -> Node:
     return terms[0] if len(terms) == 1 else {"+": list(terms)}
 
 
+def add_grouped(terms: Sequence[Node], fan: int = 64) -> Node:
+    """The sum of many terms as sums of at most ``fan`` sums: PostgreSQL parses ``a + b + c ...`` as a
+    chain as deep as it is long, and its recursive passes (function inlining, planning) run out of
+    stack at a few thousand terms (a boosted model's trees); grouped, the depth is ``fan · log_fan(n)``."""
+    level = list(terms)
+    while len(level) > fan:
+        level = [add(*level[i:i + fan]) for i in range(0, len(level), fan)]
+    return add(*level)
+
+
 def mul(*factors: Node) -> Node:
     return factors[0] if len(factors) == 1 else {"*": list(factors)}
 
@@ -235,6 +245,7 @@ __all__ = [
     "TYPES",
     "Node",
     "add",
+    "add_grouped",
     "and_",
     "argmin",
     "array",

@@ -3,6 +3,7 @@ PREDICT BY in SQL checked against XGBoost's own ``Booster.predict`` (the indepen
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -157,21 +158,37 @@ def test_opengauss_predictions_scores_and_explain(shim):
         assert row[6] == ["auc" if metric else "rmse"]
         explain = shim.execute(f"SELECT gs_explain_model('{name}')").fetchone()[0]
         assert f"Algorithm: {algorithm}\n" in explain and "Return type: Float64\n" in explain
-        assert "trees: 10\n" in explain and "importance (gain): {}" in explain  # raintoday is constant: no split
+        assert "\nmodel size: " in explain and "trees: 10\n" in explain
+        assert "importance (gain): {}" in explain  # raintoday is constant: no split
     # openGauss's score: the metric of the last round (auc of a constant prediction is 0.5)
     assert shim.execute("SELECT trainingscoresvalue FROM db4ai.gs_model_warehouse WHERE modelname = 'm1'").fetchone() == (
         [0.5],
     )
 
 
+EXPLAINED = [  # openGauss's EXPLAIN statements and the Output line of its plan (None: plain EXPLAIN)
+    ("xgboost_binary_logistic", "FEATURES rainfall, temp9am TARGET raintoday", None),
+    ("xgboost_binary_logistic", "FEATURES rainfall, temp9am TARGET raintoday", "raintoday, rainfall, temp9am"),
+    ("xgboost_binary_logistic", "FEATURES rainfall, temp9am TARGET raintoday != 0",
+     "(raintoday <> 0), rainfall, temp9am"),
+    *[(algorithm, "FEATURES rainfall, temp9am, windgustspeed::float as transformed_windgust TARGET raintoday",
+       "raintoday, rainfall, temp9am, (windgustspeed)::double precision")
+      for algorithm in ("xgboost_binary_logistic", "xgboost_regression_logistic", "xgboost_regression_squarederror",
+                        "xgboost_regression_gamma")],
+]
+
+
 def test_explain_create_model_stores_nothing(shim):
+    """openGauss's seven EXPLAIN [VERBOSE] CREATE MODEL statements: its plan lines (costs aside, PostgreSQL
+    estimates its own), and nothing stored."""
     rain(shim)
-    plan = shim.execute(
-        "EXPLAIN VERBOSE CREATE MODEL m USING xgboost_binary_logistic FEATURES rainfall, temp9am,"
-        " windgustspeed::float as transformed_windgust TARGET raintoday FROM db4ai_rain"
-    ).fetchall()
-    assert plan[0] == ("Train Model - xgboost_binary_logistic",)
-    assert any("Seq Scan on public.db4ai_rain" in line for (line,) in plan)
+    for algorithm, tail, output in EXPLAINED:
+        verbose = "" if output is None else " VERBOSE"
+        plan = [r[0] for r in shim.execute(f"EXPLAIN{verbose} CREATE MODEL m USING {algorithm} {tail} FROM db4ai_rain")]
+        scan = "Seq Scan on db4ai_rain" if output is None else "Seq Scan on public.db4ai_rain"
+        assert [line.split("  (cost=")[0] for line in plan] == [
+            f"Train Model - {algorithm}", f"  ->  {scan}", *([] if output is None else [f"        Output: {output}"])
+        ]
     assert leftovers(shim) == (0, 0, 0)
 
 
@@ -232,6 +249,31 @@ def test_sql_predictions_equal_booster_predict(shim, booster):
         v for (v,) in shim.execute("SELECT PREDICT BY m_regression_gamma (FEATURES a, b, c) FROM r ORDER BY id LIMIT 50")
     ]
     assert by_function == by_predict
+
+
+def test_thousands_of_trees_stay_valid_sql(shim):
+    """6000 trees (6 batches of 1000 rounds): their sum, one long chain of + in SQL, exhausted PostgreSQL's
+    stack when the function was inlined; grouped sums keep it shallow. The float8 sum equals the exact sum
+    of XGBoost's leaves (its leaf indices, pred_leaf) through the link; Booster.predict sums in float32,
+    whose rounding over 6000 terms is the only difference from it."""
+    X = random_table(shim, n=1200)
+    shim.execute(
+        "CREATE MODEL many USING xgboost_regression_gamma FEATURES a, b, c TARGET ypos FROM r"
+        " WITH n_iter = 1000, batch_size = 200, max_depth = 1, eta = 0.01, seed = 2"
+    )
+    sql_pred = np.array([v for (v,) in shim.execute("SELECT PREDICT BY many (FEATURES a, b, c) FROM r ORDER BY id")])
+    booster = db4ai.load_model(shim, "many")
+    assert booster.num_boosted_rounds() == 6000
+    dmatrix = xgb.DMatrix(X.astype(np.float32), missing=np.nan)
+    trees = json.loads(bytes(booster.save_raw(raw_format="json")))["learner"]["gradient_booster"]["model"]["trees"]
+    leaves = booster.predict(dmatrix, pred_leaf=True).astype(int)  # (rows, trees): the leaf each row reaches
+    width = max(len(tree["split_conditions"]) for tree in trees)
+    table = np.zeros((len(trees), width))  # a leaf's value is in split_conditions (float32)
+    for k, tree in enumerate(trees):
+        table[k, : len(tree["split_conditions"])] = np.asarray(tree["split_conditions"], dtype=np.float32)
+    exact = np.exp(np.log(0.5) + table[np.arange(len(trees)), leaves].sum(axis=1))
+    np.testing.assert_allclose(sql_pred, exact, rtol=1e-12)
+    np.testing.assert_allclose(sql_pred, booster.predict(dmatrix), rtol=6000 * 2.0**-24)
 
 
 def test_batches_add_rounds_to_one_booster_as_xgboost_would(shim):

@@ -166,7 +166,8 @@ class BoostedModel:
     # -- explain and predict --------------------------------------------------------------------------
 
     def details(self) -> list[str]:
-        lines: list[str] = []  # the booster is among the hyperparameters
+        # openGauss explains its model size (bytes) only; the booster is among the hyperparameters
+        lines = [f"model size: {len(self.raw)}"]
         if self.booster == "gblinear":
             weights = self.dump()["learner"]["gradient_booster"]["model"]["weights"]
             lines.append("weights: {" + ",".join(repr(float(w)) for w in weights) + "}")
@@ -187,11 +188,11 @@ class BoostedModel:
             for value, w in zip(values, weights, strict=False):  # missing (NULL, NaN) adds nothing
                 missing = expr.or_(expr.is_null(value), expr.cmp("=", value, expr.num(math.nan)))
                 terms.append(expr.case([(missing, expr.num(0.0))], expr.mul(value, expr.num(w))))
-            return expr.add(expr.num(base + weights[len(values)]), *terms)
+            return expr.add_grouped([expr.num(base + weights[len(values)]), *terms])
         trees, weights = self.trees()
         parts = [tree_node(t, values) if w == 1.0 else expr.mul(expr.num(w), tree_node(t, values))
                  for t, w in zip(trees, weights, strict=True)]
-        return expr.add(expr.num(base), *parts)
+        return expr.add_grouped([expr.num(base), *parts])
 
     def prediction(self, signature: Signature) -> dict[str, Any] | None:
         values = expr.inputs(signature.n_inputs, signature.array)
