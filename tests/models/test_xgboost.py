@@ -337,6 +337,33 @@ def test_batches_add_rounds_to_one_booster_as_xgboost_would(shim):
                                       if f in gains).replace(", ", ",") + "}" in explain
 
 
+def test_rounds_are_reported_and_an_interrupt_stops_training(db_dsn):
+    """Each boosting round reaches on_pass (from XGBoost's callback, as the round ends); an exception there
+    comes out as itself (not as an XGBoost error) and stores nothing; the score is the last round's."""
+    from db4ai import models
+    from db4ai.dialect import parse_script
+
+    statement = "CREATE MODEL m USING xgboost_regression_squarederror FEATURES a, b, c TARGET yreal FROM r WITH n_iter = 8"
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        random_table(conn, n=500)
+        seen: list[tuple[int, float]] = []
+
+        def stop_at_round_3(record):
+            seen.append((record.pass_no, record.loss))
+            if record.pass_no == 3:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            models.create_model(conn, parse_script(statement)[0], on_pass=stop_at_round_3)
+        assert [n for n, _ in seen] == [0, 1, 2, 3]
+        assert leftovers(conn) == (0, 0, 0)
+        losses: list[float] = []
+        models.create_model(conn, parse_script(statement)[0], on_pass=lambda record: losses.append(record.loss))
+        assert len(losses) == 8 and losses[:4] == [loss for _, loss in seen]  # no sampling: the same rounds
+        stored = conn.execute("SELECT trainingscoresvalue[1] FROM db4ai.gs_model_warehouse").fetchone()[0]
+        assert stored == pytest.approx(losses[-1])
+
+
 def test_only_null_is_missing(shim):
     """-1 is a number (openGauss passed it to XGBoost as the missing marker); NULL takes the default branch."""
     shim.execute(

@@ -107,6 +107,22 @@ def _batches(data: TrainingData, batch_size: int) -> Iterator[np.ndarray]:
         yield np.concatenate(pending)
 
 
+def _round_reporter(xgb: Any, data: TrainingData, metric: str, eta: float, log: list[PassRecord]) -> Any:
+    """An XGBoost callback that reports every boosting round as it ends (the training log, progress, the
+    run registry): an exception there (an interrupted CREATE MODEL) stops XGBoost at once."""
+
+    class Reporter(xgb.callback.TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, dict[str, list[float]]]) -> bool:
+            record = PassRecord(pass_no=len(log), loss=float(evals_log["train"][metric][-1]), delta_loss=None,
+                                learning_rate=eta, elapsed=time.monotonic() - data.start, weights=np.empty(0),
+                                stop=None)
+            log.append(record)
+            data.progress(record)
+            return False
+
+    return Reporter()
+
+
 def _train(objective: str, data: TrainingData) -> Trained:
     xgb = require_xgboost()
     hp = dict(data.hyperparameters)
@@ -114,8 +130,8 @@ def _train(objective: str, data: TrainingData) -> Trained:
     metric = str(hp["eval_metric"])
     n_iter = int(hp["n_iter"])
     booster = None
-    score = float("nan")
     log: list[PassRecord] = []
+    reporter = _round_reporter(xgb, data, metric, float(hp["eta"]), log)
     for batch in _batches(data, int(hp["batch_size"])):
         labels = batch[:, 0]
         if metric in ("auc", "aucpr"):
@@ -124,21 +140,15 @@ def _train(objective: str, data: TrainingData) -> Trained:
                 raise DataError(ONE_CLASS)
         dtrain = xgb.DMatrix(batch[:, 1:].astype(np.float32), label=labels.astype(np.float32), missing=np.nan,
                              nthread=params.get("nthread", -1))
-        history: dict[str, dict[str, list[float]]] = {}
         try:
             booster = xgb.train(params, dtrain, num_boost_round=n_iter, evals=[(dtrain, "train")],
-                                evals_result=history, xgb_model=booster, verbose_eval=False)
+                                xgb_model=booster, verbose_eval=False, callbacks=[reporter])
         except xgb.core.XGBoostError as exc:  # e.g. labels outside [0, 1] for a logistic objective
             raise DataError(_xgboost_message(exc)) from None
-        losses = history["train"][metric]
-        score = float(losses[-1])
-        for value in losses:  # one line per boosting round in the training log
-            record = PassRecord(pass_no=len(log), loss=float(value), delta_loss=None, learning_rate=float(hp["eta"]),
-                                elapsed=time.monotonic() - data.start, weights=np.empty(0), stop=None)
-            log.append(record)
-            data.progress(record)
     if booster is None:
         raise DataError(EMPTY)
+    score = log[-1].loss  # the metric of the last round, on the last batch
+    assert score is not None
     model = BoostedModel(bytes(booster.save_raw(raw_format="ubj")), tuple(data.feature_names))
     return Trained(model=model, iterations=n_iter, scores={metric: score}, log=tuple(log))
 
