@@ -190,6 +190,19 @@ def _quiet_losses(objective: Objective, w: np.ndarray) -> np.ndarray:
         return objective.batch_losses(w)
 
 
+def pass_stop(it: int, prev_loss: float, total: float, tolerance: float, elapsed: Callable[[], float],
+              max_seconds: int, max_iterations: int) -> tuple[str | None, bool]:
+    """openGauss's rule after pass ``it`` (loss ``total``): why the run stops (None: it goes on), and
+    whether the pass's weights are kept. A tolerance stop discards the pass's updates; otherwise the
+    weights are kept and the run stops on ``max_seconds`` (``elapsed()``, read only then) or after
+    pass ``max_iterations``."""
+    if it > 0 and abs(prev_loss - total) < tolerance:
+        return "tolerance", False
+    if max_seconds > 0 and elapsed() >= max_seconds:
+        return "max_seconds", True
+    return ("max_iterations" if it == max_iterations else None), True
+
+
 def _loop(objective: Objective, optimizer: Optimizer, pool: ThreadPoolExecutor, rng: Rand48, kept: np.ndarray,
           w: np.ndarray, max_iterations: int, tolerance: float, max_seconds: int, start: float,
           on_pass: Callable[[PassRecord], None] | None, clock: Callable[[], float]) -> TrainResult:
@@ -214,18 +227,11 @@ def _loop(objective: Objective, optimizer: Optimizer, pool: ThreadPoolExecutor, 
             w = objective.train_pass(order, w, optimizer, False)
             total = float_total(tested.result(), order)
         optimizer.end_pass()
-        stop: str | None = None
-        if it > 0 and abs(prev_loss - total) < tolerance:
-            stop = "tolerance"
-        else:
+        stop, keep = pass_stop(it, prev_loss, total, tolerance, lambda: clock() - start, max_seconds, max_iterations)
+        if keep:
             kept = w.copy()
             if it > 0:
                 iterations += 1
-            elapsed = clock() - start
-            if max_seconds > 0 and elapsed >= max_seconds:
-                stop = "max_seconds"
-            elif it == max_iterations:
-                stop = "max_iterations"
         record = PassRecord(
             pass_no=it,
             loss=total if it > 0 else None,
@@ -261,10 +267,10 @@ def format_weights(weights: np.ndarray) -> str:
     """
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim == 2:
-        items = ["[" + ", ".join(_g16(float(v)) for v in row) + "]" for row in w]
+        items = ["[" + ", ".join(g16(float(v)) for v in row) + "]" for row in w]
         sep = ",\n"
     else:
-        items = [_g16(float(v)) for v in w]
+        items = [g16(float(v)) for v in w]
         sep = ", "
     n = len(items)
     if n > 31:
@@ -272,7 +278,8 @@ def format_weights(weights: np.ndarray) -> str:
     return "[" + sep.join(items) + "]"
 
 
-def _g16(v: float) -> str:
+def g16(v: float) -> str:
+    """C's ``%.16g`` (glibc's nan, -nan, inf, -inf)."""
     if math.isnan(v):
         return "nan" if math.copysign(1.0, v) > 0 else "-nan"
     if math.isinf(v):
@@ -282,7 +289,7 @@ def _g16(v: float) -> str:
 
 def verbose_line(record: PassRecord, tolerance: float, tuples: int, *, accuracy: float = -1.0) -> str:
     """openGauss's per-pass NOTICE text (accuracy is -1 for regression)."""
-    delta = "-" if record.delta_loss is None else _g16(record.delta_loss)
+    delta = "-" if record.delta_loss is None else g16(record.delta_loss)
     return (
         f"ITERATION {record.pass_no}: test_loss={record.loss or 0.0:.6f} delta_loss={delta} "
         f"tolerance={tolerance:.3f} accuracy={accuracy:.3f} tuples={tuples} coef={format_weights(record.weights)}"
@@ -300,7 +307,9 @@ __all__ = [
     "TrainResult",
     "batch_order",
     "format_weights",
+    "g16",
     "make_optimizer",
+    "pass_stop",
     "train",
     "verbose_line",
 ]

@@ -39,7 +39,7 @@ from . import gd, gd_input
 from .base import Algorithm, InputColumn, Inputs, Signature, TargetKind, Trained, TrainingData
 from .hyperparameters import INT4_MAX, Hyperparameter, Kind, float8_text
 from .mt19937 import opengauss_stream
-from .optim import DBL_MAX, PassRecord, Rand48, batch_order
+from .optim import DBL_MAX, PassRecord, Rand48, batch_order, g16, pass_stop
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Iterable, Sequence
@@ -220,15 +220,6 @@ class PowerIteration:
         return out
 
 
-def _g16(value: float) -> str:
-    """C's ``%.16g``."""
-    if math.isnan(value):
-        return "nan" if math.copysign(1.0, value) > 0 else "-nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.16g}"
-
-
 def format_matrix(weights: np.ndarray) -> str:
     """openGauss's matrix_print of its weight matrix (d × (k+2)): its memory, column after column,
     printed as d rows of k+2 values; of more than 30 rows the first 16, then ``...``, then 14 rows
@@ -245,7 +236,7 @@ def format_matrix(weights: np.ndarray) -> str:
             r += 1
             continue
         out.append((",\n[" if r > 0 else "[") if cols > 1 else (", " if r > 0 else ""))
-        out.append(", ".join(_g16(float(v)) for v in flat[at : at + cols]))
+        out.append(", ".join(g16(float(v)) for v in flat[at : at + cols]))
         at += cols
         if cols > 1:
             out.append("]")
@@ -363,23 +354,18 @@ def train(data: TrainingData) -> Trained:
                     loss = np.float32(float(loss) + power.error)  # openGauss's float loss field
                 power.update(store, b)
             total = float(loss)
-            stop: str | None = None
-            if it > 0 and abs(prev_loss - total) < tolerance:
-                stop = "tolerance"
-            else:
+            stop, keep = pass_stop(it, prev_loss, total, tolerance, lambda: time.monotonic() - data.start,
+                                   max_seconds, max_iterations)
+            if keep:
                 kept = power.weights()
                 if it > 0:
                     iterations += 1
-                if max_seconds > 0 and time.monotonic() - data.start >= max_seconds:
-                    stop = "max_seconds"
-                elif it == max_iterations:
-                    stop = "max_iterations"
             record = PassRecord(pass_no=it, loss=total if it > 0 else None,
                                 delta_loss=abs(prev_loss - total) if it > 1 else None, learning_rate=None,
                                 elapsed=time.monotonic() - data.start, weights=kept, stop=stop)
             passes.append(record)
             if verbose and it > 0:
-                delta = "-" if record.delta_loss is None else _g16(record.delta_loss)
+                delta = "-" if record.delta_loss is None else g16(record.delta_loss)
                 data.notice(f"ITERATION {it}: test_loss={total:.6f} delta_loss={delta} tolerance={tolerance:.3f} "
                             f"accuracy={-1.0:.3f} tuples={data.rows} coef={format_matrix(kept)}")
             data.progress(record)
