@@ -19,7 +19,7 @@ The rows travel from :mod:`db4ai.data` straight into an ``xgboost.DMatrix`` per 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -72,7 +72,7 @@ def check_input(target: InputColumn | None, features: Sequence[InputColumn]) -> 
     return inputs
 
 
-def _params(objective: str, hp: dict[str, Any] | Any) -> dict[str, Any]:
+def _params(objective: str, hp: Mapping[str, Any]) -> dict[str, Any]:
     xgb = require_xgboost()
     params: dict[str, Any] = {"objective": objective, "base_score": BASE_SCORE,
                               **{name: hp[name] for name in PASSED}}

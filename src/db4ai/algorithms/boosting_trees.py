@@ -108,6 +108,7 @@ class BoostedModel:
     raw: bytes
     feature_names: tuple[str, ...]
     _json: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _booster: xgboost.Booster | None = field(default=None, repr=False, compare=False)
 
     # -- what the warehouse keeps -------------------------------------------------------------------
 
@@ -130,8 +131,14 @@ class BoostedModel:
     def dump(self) -> dict[str, Any]:
         """The booster as XGBoost's JSON model."""
         if self._json is None:
-            self._json = json.loads(bytes(self.native().save_raw(raw_format="json")))
+            self._json = json.loads(bytes(self._loaded().save_raw(raw_format="json")))
         return self._json
+
+    def _loaded(self) -> xgboost.Booster:
+        """The booster, loaded once for this model's own reading (dump, importance)."""
+        if self._booster is None:
+            self._booster = self.native()
+        return self._booster
 
     # -- parts of the dump ----------------------------------------------------------------------------
 
@@ -155,7 +162,7 @@ class BoostedModel:
         """Mean gain of each feature's splits, as ``Booster.get_score(importance_type="gain")``."""
         if self.booster == "gblinear":
             return {}
-        scores = self.native().get_score(importance_type="gain")
+        scores = self._loaded().get_score(importance_type="gain")
         named: dict[str, float] = {}
         for key, score in scores.items():
             value = float(score[0] if isinstance(score, list) else score)
